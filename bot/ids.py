@@ -1,0 +1,46 @@
+"""Every name Slack sees: the slash command, action ids, block ids, modal callback ids.
+
+The renderers, the listeners and the manifest test all import these, so a renamed button
+cannot silently stop working.
+"""
+
+from enum import StrEnum
+
+COMMAND = "/upgrade"
+
+
+class Action(StrEnum):
+    APPROVE = "window_approve"
+    REJECT = "window_reject"
+
+
+class View(StrEnum):
+    PROPOSE = "propose_modal"
+    REJECT = "reject_modal"
+
+
+class Block(StrEnum):
+    DECISION = "decision"
+    # propose modal inputs: errors go back next to these
+    SYSTEM = "system"
+    TARGET = "target"
+    START_DATE = "start_date"
+    START_TIME = "start_time"
+    LENGTH = "length"
+    # reject modal
+    REASON = "reason"
+
+
+class Input(StrEnum):
+    """action_id of each modal input element."""
+
+    SYSTEM = "system_select"
+    TARGET = "target_input"
+    START_DATE = "start_date_pick"
+    START_TIME = "start_time_pick"
+    LENGTH = "length_input"
+    REASON = "reason_input"
+
+
+ACTIONS: frozenset[str] = frozenset(a.value for a in Action)
+VIEWS: frozenset[str] = frozenset(v.value for v in View)

@@ -1,0 +1,110 @@
+"""Every sentence the bot says to a person, in one place."""
+
+from __future__ import annotations
+
+from bot.ids import COMMAND
+
+USAGE = {
+    "help": f"`{COMMAND} help`",
+    "systems": f"`{COMMAND} systems`",
+    "propose": f"`{COMMAND} propose <system> <target> <start> [<length>]` — e.g. "
+    f"`{COMMAND} propose lab 10.5 2026-12-02T22:00 4h`, or `{COMMAND} propose` for a form",
+    "list": f"`{COMMAND} list [system]`",
+    "status": f"`{COMMAND} status <id>` — e.g. `{COMMAND} status #12`",
+    "cancel": f"`{COMMAND} cancel <id> [reason]` — e.g. `{COMMAND} cancel #12 vendor asked to wait`",
+    "history": f"`{COMMAND} history [system]`",
+}
+
+HELP = "\n".join(
+    [
+        "*upgradebot* walks the team through a DataMiner upgrade, gate by gate: "
+        "propose → approve → details → day-before pre-check → go → verify.",
+        "",
+        *(f"• {line}" for line in USAGE.values()),
+        "",
+        "Times are read in the configured time zone unless they carry an offset; "
+        "targets look like `10.5` (latest CU), `10.5.0 CU3` or `10.6.4` (feature release).",
+    ]
+)
+
+MAX_INPUT = 500
+
+
+def unknown_subcommand(word: str) -> str:
+    return (
+        f"`{word[:30]}` is not an `{COMMAND}` subcommand. Try one of: "
+        + ", ".join(f"`{name}`" for name in USAGE)
+        + "."
+    )
+
+
+def too_long(length: int) -> str:
+    return (
+        f"That command is {length:,} characters long; `{COMMAND}` takes at most {MAX_INPUT}. "
+        f"Usage: {USAGE['propose']}"
+    )
+
+
+def unbalanced_quotes() -> str:
+    return 'A quote is not closed. Write the start like `"2026-12-02 22:00"` or `2026-12-02T22:00`.'
+
+
+def with_usage(sentence: str, hint: str | None, command: str) -> str:
+    parts = [sentence]
+    if hint:
+        parts.append(hint)
+    parts.append(f"Usage: {USAGE.get(command, USAGE['help'])}")
+    return "\n".join(parts)
+
+
+def missing_arguments(command: str) -> str:
+    return f"`{command}` needs more arguments.\nUsage: {USAGE[command]}"
+
+
+def not_an_approver(user: str) -> str:
+    return f"<@{user}>, only approvers may approve or reject upgrade windows. Ask one of them."
+
+
+def four_eyes(user: str) -> str:
+    return (
+        f"<@{user}>, you proposed this window; four-eyes is on, so another approver must "
+        "decide on it."
+    )
+
+
+def not_a_proposer(user: str) -> str:
+    return f"<@{user}>, only the configured proposers may propose upgrade windows."
+
+
+def may_not_cancel(user: str, window_label: str) -> str:
+    return (
+        f"<@{user}>, only the proposer, an approver or an operator may cancel {window_label}."
+    )
+
+
+def already_decided(window_label: str, state: str, by: str | None) -> str:
+    who = f" by <@{by}>" if by else ""
+    return f"{window_label} is already {state}{who}; nothing was changed."
+
+
+def proposal_posted(window_label: str, channel: str) -> str:
+    return f"Proposed {window_label} in <#{channel}>. An approver can sign it off there."
+
+
+def cancelled(window_label: str) -> str:
+    return f"Cancelled {window_label}. The proposal in its channel says so."
+
+
+def unexpected(ref: str) -> str:
+    return f"Something went wrong (ref `{ref}`). Nothing was changed by it; the log has details."
+
+
+def adapter_unreachable(system: str, detail: str) -> str:
+    return (
+        f"Could not read the {system} cluster: {detail}. Nothing was proposed; try again "
+        "when the agents answer."
+    )
+
+
+def working_on(system: str, target: str) -> str:
+    return f"Reading the {system} cluster and planning the upgrade to {target}…"
