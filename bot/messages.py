@@ -11,7 +11,7 @@ USAGE = {
     f"`{COMMAND} propose lab 10.5 2026-12-02T22:00 4h`, or `{COMMAND} propose` for a form",
     "list": f"`{COMMAND} list [system]`",
     "status": f"`{COMMAND} status <id>` — e.g. `{COMMAND} status #12`",
-    "cancel": f"`{COMMAND} cancel <id> [reason]` — e.g. `{COMMAND} cancel #12 vendor asked to wait`",
+    "cancel": f"`{COMMAND} cancel <id> [reason]` — e.g. `{COMMAND} cancel #12 vendor delay`",
     "history": f"`{COMMAND} history [system]`",
 }
 
@@ -77,9 +77,7 @@ def not_a_proposer(user: str) -> str:
 
 
 def may_not_cancel(user: str, window_label: str) -> str:
-    return (
-        f"<@{user}>, only the proposer, an approver or an operator may cancel {window_label}."
-    )
+    return f"<@{user}>, only the proposer, an approver or an operator may cancel {window_label}."
 
 
 def already_decided(window_label: str, state: str, by: str | None) -> str:

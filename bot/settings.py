@@ -207,9 +207,7 @@ class Config(_Strict):
     def local_blackouts(self) -> list[tuple[str, datetime, datetime]]:
         """Blackouts with naive times read in the config's zone, as aware datetimes."""
         zone = self.tz
-        return [
-            (b.name, _aware(b.start, zone), _aware(b.end, zone)) for b in self.blackouts
-        ]
+        return [(b.name, _aware(b.start, zone), _aware(b.end, zone)) for b in self.blackouts]
 
 
 def _aware(value: datetime, zone: ZoneInfo) -> datetime:

@@ -1,0 +1,12 @@
+"""The /upgrade grammar: one module per subcommand, each with parse -> run -> reply."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from commands import cancel, help, history, propose, status, systems
+from commands import list as list_
+
+SUBCOMMANDS: dict[str, ModuleType] = {
+    module.NAME: module for module in (help, systems, propose, list_, status, cancel, history)
+}

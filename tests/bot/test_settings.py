@@ -32,7 +32,7 @@ def test_the_example_config_is_valid_and_read_as_written() -> None:
     assert config.systems["lab"].adapter.kind == "simulated"
     assert len(config.systems["lab"].adapter.options()["agents"]) == 3
     assert config.backup_max_age == timedelta(days=7)
-    (name, start, end), = config.local_blackouts()
+    ((name, start, _end),) = config.local_blackouts()
     assert name == "Year-end freeze"
     assert start.utcoffset() == timedelta(hours=1)
 
@@ -76,8 +76,10 @@ systems:
         (BASE + "four_eys: true\n", ["four_eys (line 6)", "not a setting"]),
         (BASE + "roles: {approvers: [anna]}\n", ["roles.approvers (line 6)", "'anna'", "user id"]),
         (BASE + "schedule: {precheck_lead: tomorrow}\n", ["schedule.precheck_lead", "24h"]),
-        (BASE + "blackouts: [{name: x, start: 2026-12-02T10:00, end: 2026-12-01T10:00}]\n",
-         ["blackouts.0 (line 6)", "ends before it starts"]),
+        (
+            BASE + "blackouts: [{name: x, start: 2026-12-02T10:00, end: 2026-12-01T10:00}]\n",
+            ["blackouts.0 (line 6)", "ends before it starts"],
+        ),
         ("timezone: UTC\n", ["systems", "is required"]),
         ("systems: {}\n", ["systems (line 1)", "at least one system"]),
         ("- just\n- a list\n", ["must hold a mapping"]),
@@ -110,13 +112,20 @@ def test_settings_come_from_the_environment_and_hide_tokens(
     assert "xoxb-secret-value" not in repr(settings)
 
 
-def _cli(tmp_path: Path, *args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    tmp_path: Path, *args: str, config: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "UPGRADEBOT_"))}
     env["UPGRADEBOT_CONFIG"] = str(config or EXAMPLE)
     env["UPGRADEBOT_DB"] = str(tmp_path / "bot.db")
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -1,0 +1,116 @@
+"""upgradebot's command line: serve, check-config, run (what `make run` starts)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.domain.errors import ConfigError
+from bot.settings import Config, Settings, load_config
+
+EXIT_CONFIG = 2
+
+NO_TOKENS = """\
+upgradebot needs a Slack app to talk to. Set these (in the environment or in .env):
+
+  SLACK_BOT_TOKEN       xoxb-…  OAuth & Permissions → Bot User OAuth Token
+  SLACK_SIGNING_SECRET  …       Basic Information → App Credentials → Signing Secret
+  SLACK_APP_TOKEN       xapp-…  Basic Information → App-Level Tokens (scope connections:write);
+                                 set it for Socket Mode, leave it out for HTTP mode
+
+To get them: api.slack.com/apps → Create New App → From an app manifest → paste manifest.yml
+from this folder → Install to Workspace. Then run `make run` again.
+Config file in use: {config}
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="upgradebot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set)")
+    serve.add_argument("--http", action="store_true", help="HTTP mode even with an app token")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--host", default="127.0.0.1")
+    sub.add_parser("check-config", help="validate the config and print what it understood")
+    sub.add_parser("run", help="serve with Slack tokens; without, say how to get them")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    try:
+        config = load_config(settings.config_path())
+    except ConfigError as error:
+        print(f"upgradebot: {error.message}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        print(describe(settings, config))
+        return 0
+    if args.command == "run" and not settings.has_slack_tokens:
+        print(NO_TOKENS.format(config=settings.config_path()))
+        return 0
+    if not settings.has_slack_tokens:
+        print(NO_TOKENS.format(config=settings.config_path()), file=sys.stderr)
+        return EXIT_CONFIG
+    socket_mode = settings.slack_app_token is not None and not getattr(args, "http", False)
+    port = getattr(args, "port", 3000)
+    host = getattr(args, "host", "127.0.0.1")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(settings, config, socket_mode, host, port))
+    return 0
+
+
+async def _serve(
+    settings: Settings, config: Config, socket_mode: bool, host: str, port: int
+) -> None:
+    from bot.runtime import build_context, serve_forever, start_http, start_socket_mode
+
+    ctx = build_context(settings, config)
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    if socket_mode and settings.slack_app_token is not None:
+        running = await start_socket_mode(ctx, secret, settings.slack_app_token.get_secret_value())
+    else:
+        running = await start_http(ctx, secret, host, port)
+    await serve_forever(running)
+
+
+def describe(settings: Settings, config: Config) -> str:
+    """What check-config prints: the understood config, and which secrets are set (never values)."""
+    lines = [
+        f"config: {settings.config_path()} (valid)",
+        f"database: {settings.upgradebot_db}",
+        f"time zone: {config.timezone}",
+        f"approvers: {', '.join(config.roles.approvers) or '(none: nobody can approve!)'}",
+        f"operators: {', '.join(config.roles.operators) or '(none)'}",
+        f"proposers: {', '.join(config.roles.proposers) or 'anyone'}",
+        f"four-eyes: {'on' if config.four_eyes else 'off'}",
+        f"pre-check lead: {config.schedule.precheck_lead}; reminders: "
+        + ", ".join(str(r) for r in config.schedule.reminders),
+        f"packages: {config.packages.dir}; backup max age: {config.backup_max_age}",
+    ]
+    for blackout in config.blackouts:
+        lines.append(f"blackout: {blackout.name} {blackout.start} → {blackout.end}")
+    for name, system in config.systems.items():
+        agents = system.adapter.options().get("agents") or []
+        lines.append(
+            f"system {name}: channel {system.channel}, adapter {system.adapter.kind}, "
+            f"{len(agents)} agent(s) configured"
+        )
+    for key, value in (
+        ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+        ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+        ("SLACK_APP_TOKEN", settings.slack_app_token),
+    ):
+        lines.append(f"{key}: {'set' if value else 'not set'}")
+    lines.append(f"SLACK_API_URL: {settings.api_url}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

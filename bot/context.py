@@ -1,0 +1,68 @@
+"""What every listener and job gets: config, database, adapters, catalog, Slack client, clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.agents.base import AgentAdapter
+from bot.domain.catalog import Catalog
+from bot.domain.errors import UnknownSystem
+from bot.domain.known_issues import KnownIssues
+from bot.roles import RoleResolver
+from bot.settings import Config, SystemConfig
+from storage.db import Database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class BotContext:
+    config: Config
+    db: Database
+    adapters: dict[str, AgentAdapter]
+    catalog: Catalog
+    known_issues: KnownIssues
+    client: AsyncWebClient
+    roles: RoleResolver
+    clock: Callable[[], datetime] = field(default=utc_now)
+    adapter_timeout_seconds: float = 20.0
+    inflight: set[asyncio.Task[object]] = field(default_factory=set)
+
+    def track(self) -> None:
+        """Count the current task as work in flight, so a shutdown waits for it."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
+
+    async def drain(self, timeout_seconds: float = 10.0) -> None:
+        """Let work already acknowledged to Slack finish before the process stops."""
+        current = asyncio.current_task()
+        pending = [t for t in self.inflight if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout_seconds)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.config.tz
+
+    def system(self, name: str) -> SystemConfig:
+        try:
+            return self.config.systems[name]
+        except KeyError:
+            raise UnknownSystem(name, sorted(self.config.systems)) from None
+
+    def adapter(self, name: str) -> AgentAdapter:
+        self.system(name)
+        return self.adapters[name]

@@ -1,0 +1,84 @@
+"""Slack payloads parsed at the edge into typed models; nothing past the listener indexes dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class CommandPayload(_Loose):
+    user_id: str
+    channel_id: str
+    text: str = ""
+    trigger_id: str | None = None
+    command: str = ""
+
+
+class SlackUser(_Loose):
+    id: str
+
+
+class SlackChannel(_Loose):
+    id: str
+
+
+class ActionItem(_Loose):
+    action_id: str
+    value: str = ""
+    action_ts: str = ""
+
+
+class SlackMessage(_Loose):
+    ts: str
+    thread_ts: str | None = None
+
+
+class ActionPayload(_Loose):
+    user: SlackUser
+    channel: SlackChannel | None = None
+    actions: list[ActionItem] = Field(min_length=1)
+    trigger_id: str | None = None
+    message: SlackMessage | None = None
+
+    @property
+    def action(self) -> ActionItem:
+        return self.actions[0]
+
+    @property
+    def window_id(self) -> int | None:
+        head = self.action.value.split(":", 1)[0]
+        return int(head) if head.isdigit() else None
+
+    @property
+    def slack_action(self) -> str:
+        return f"{self.action.action_id}@{self.action.action_ts}"
+
+
+class ViewState(_Loose):
+    values: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+
+
+class SubmittedView(_Loose):
+    id: str = ""
+    callback_id: str
+    private_metadata: str = ""
+    state: ViewState = Field(default_factory=ViewState)
+
+    def value(self, block_id: str, action_id: str) -> str | None:
+        """The typed, picked or selected value of one input, or None when left empty."""
+        element = self.state.values.get(block_id, {}).get(action_id, {})
+        for key in ("value", "selected_date", "selected_time"):
+            if element.get(key):
+                return str(element[key])
+        option = element.get("selected_option") or {}
+        return str(option["value"]) if option.get("value") else None
+
+
+class ViewPayload(_Loose):
+    user: SlackUser
+    view: SubmittedView

@@ -1,0 +1,137 @@
+"""Wiring: from settings and config to a running context, HTTP server or Socket Mode client."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.agents import build_adapter
+from bot.agents.base import AgentAdapter
+from bot.app import build_app
+from bot.context import BotContext, utc_now
+from bot.releases import load_catalog, load_known_issues
+from bot.roles import RoleResolver
+from bot.settings import Config, Settings
+from storage import open_database
+
+log = logging.getLogger(__name__)
+
+
+def make_client(token: str, base_url: str) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries 5xx and dropped links."""
+    client = AsyncWebClient(token=token, base_url=base_url, timeout=15)
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=3),
+    ]
+    return client
+
+
+def build_context(
+    settings: Settings,
+    config: Config,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    db_path: Path | None = None,
+) -> BotContext:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    client = make_client(token, settings.api_url)
+    adapters: dict[str, AgentAdapter] = {
+        name: build_adapter(system.adapter.kind, name, system.adapter.options())
+        for name, system in config.systems.items()
+    }
+    return BotContext(
+        config=config,
+        db=open_database(db_path or settings.upgradebot_db),
+        adapters=adapters,
+        catalog=load_catalog(config.catalog),
+        known_issues=load_known_issues(config.known_issues),
+        client=client,
+        roles=RoleResolver(config.roles, client),
+        clock=clock,
+    )
+
+
+@dataclass
+class Running:
+    ctx: BotContext
+    app: AsyncApp
+    web_runner: web.AppRunner | None = None
+    port: int | None = None
+    socket_handler: Any = None
+
+    async def stop(self) -> None:
+        await self.ctx.drain()
+        if self.socket_handler is not None:
+            await self.socket_handler.close_async()
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()
+        for adapter in self.ctx.adapters.values():
+            await adapter.close()
+        self.ctx.db.close()
+
+
+def http_app(bolt: AsyncApp, ctx: BotContext) -> web.Application:
+    async def events(request: web.Request) -> web.Response:
+        # Bolt answers a blank or non-numeric timestamp with a 500; it is simply unsigned.
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not stamp.isdigit() or not request.headers.get("X-Slack-Signature"):
+            return web.Response(status=401, text="missing Slack signature")
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    async def healthz(request: web.Request) -> web.Response:
+        ctx.db.execute("select 1").fetchone()
+        return web.json_response({"ok": True})
+
+    application = web.Application(client_max_size=1024 * 1024)
+    application.router.add_post("/slack/events", events)
+    application.router.add_get("/healthz", healthz)
+    return application
+
+
+async def start_http(
+    ctx: BotContext, signing_secret: str, host: str = "127.0.0.1", port: int = 3000
+) -> Running:
+    bolt = build_app(ctx, signing_secret)
+    runner = web.AppRunner(http_app(bolt, ctx), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else port
+    log.info("upgradebot listening on http://%s:%s/slack/events", host, bound)
+    return Running(ctx=ctx, app=bolt, web_runner=runner, port=bound)
+
+
+async def serve_forever(running: Running) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await running.stop()
+
+
+async def start_socket_mode(ctx: BotContext, signing_secret: str, app_token: str) -> Running:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    bolt = build_app(ctx, signing_secret)
+    handler = AsyncSocketModeHandler(bolt, app_token, web_client=ctx.client)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    log.info("upgradebot connected through Socket Mode")
+    running = Running(ctx=ctx, app=bolt)
+    running.socket_handler = handler
+    return running

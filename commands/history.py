@@ -1,0 +1,27 @@
+"""/upgrade history [system] — finished windows."""
+
+from __future__ import annotations
+
+from bot import blocks
+from bot.context import BotContext
+from commands.base import Invocation, Reply
+from storage import finished_windows
+
+NAME = "history"
+QUICK = True
+
+
+def parse(args: list[str]) -> str | None:
+    return args[0].lower() if args else None
+
+
+async def run(ctx: BotContext, invocation: Invocation, system: str | None) -> Reply:
+    if system is not None:
+        ctx.system(system)
+    windows = sorted(finished_windows(ctx.db, system), key=lambda w: w.start, reverse=True)
+    where = f" for {system}" if system else ""
+    return Reply(
+        blocks.window_list(
+            f"Finished windows{where}", windows, ctx.tz, f"No finished windows{where}."
+        )
+    )

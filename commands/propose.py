@@ -1,0 +1,56 @@
+"""/upgrade propose [<system> <target> <start> [<length>]] — with no arguments, a form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot import messages
+from bot.context import BotContext
+from bot.domain.errors import InputError
+from bot.proposals import propose, read_request
+from commands.base import Invocation, Reply
+
+NAME = "propose"
+QUICK = False  # reads the cluster; acks first
+
+_CU = re.compile(r"^\[?cu\d{1,3}\]?$", re.IGNORECASE)
+_LENGTH = re.compile(r"^\d+(\.\d+)?[hm](\d+m)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ProposeArgs:
+    system: str
+    target: str
+    start: str
+    length: str | None
+
+
+@dataclass(frozen=True)
+class OpenForm:
+    """No arguments: the listener opens the propose modal."""
+
+
+def parse(args: list[str]) -> ProposeArgs | OpenForm:
+    if not args:
+        return OpenForm()
+    if len(args) < 3:
+        raise InputError(messages.missing_arguments(NAME))
+    system, rest = args[0].lower(), args[1:]
+    target = rest.pop(0)
+    if rest and _CU.match(rest[0]):
+        target = f"{target} {rest.pop(0)}"
+    length = None
+    if len(rest) > 1 and _LENGTH.match(rest[-1]):
+        length = rest.pop()
+    if not rest:
+        raise InputError(messages.missing_arguments(NAME))
+    return ProposeArgs(system, target, " ".join(rest), length)
+
+
+async def run(ctx: BotContext, invocation: Invocation, parsed: ProposeArgs) -> Reply:
+    request = read_request(
+        ctx, parsed.system, parsed.target, parsed.start, parsed.length, invocation.now
+    )
+    window = await propose(ctx, request, invocation.user, invocation.slack_action or NAME)
+    return Reply(messages.proposal_posted(window.label, window.channel or invocation.channel))

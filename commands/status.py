@@ -1,0 +1,25 @@
+"""/upgrade status <id> — gates, who acknowledged, what is owed."""
+
+from __future__ import annotations
+
+from bot import blocks, messages
+from bot.context import BotContext
+from bot.domain.errors import InputError, UnknownWindow
+from commands.base import Invocation, Reply, parse_window_id
+from storage import get_window, list_acks
+
+NAME = "status"
+QUICK = True
+
+
+def parse(args: list[str]) -> int:
+    if len(args) != 1:
+        raise InputError(messages.missing_arguments(NAME))
+    return parse_window_id(args[0])
+
+
+async def run(ctx: BotContext, invocation: Invocation, window_id: int) -> Reply:
+    window = get_window(ctx.db, window_id)
+    if window is None:
+        raise UnknownWindow(f"#{window_id}")
+    return Reply(blocks.status(window, list_acks(ctx.db, window_id), ctx.tz))
