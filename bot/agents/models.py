@@ -1,0 +1,416 @@
+"""What an agent adapter reports about a DataMiner System (DMS), as frozen pydantic models.
+
+Names follow DataMiner: an Agent (DMA) has an ID, a name, a primary IP and a raw version such as
+``10.3.0.0-13012``; a cluster upgrade is driven by one ``.dmupgrade`` package at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.domain.errors import UpgradeBotError
+
+_FROZEN = ConfigDict(frozen=True)
+
+
+class AgentState(StrEnum):
+    """An Agent's state as DMAInfo ``Status`` and Cube's node states name it.
+
+    ``upgrading`` is ours: DataMiner shows such an Agent as Disconnected because its web API is
+    down while it installs, but the adapter knows it is in an upgrade run it watches.
+    """
+
+    RUNNING = "running"
+    STARTING = "starting"
+    STOPPED = "stopped"  # Cube: "Not running"
+    SWITCHING = "switching"  # a Failover pair is changing its online Agent
+    DISCONNECTED = "disconnected"  # no answer from the Agent
+    UNKNOWN = "unknown"
+    UPGRADING = "upgrading"
+
+    @property
+    def label(self) -> str:
+        """DataMiner's own wording, for messages."""
+        return _STATE_LABELS[self]
+
+    @classmethod
+    def from_dataminer(cls, text: str) -> AgentState:
+        """Reads DMAInfo ``Status`` or a Cube node state; anything unfamiliar is ``unknown``."""
+        wanted = text.strip().casefold()
+        for state, label in _STATE_LABELS.items():
+            if label.casefold() == wanted:
+                return state
+        return cls.UNKNOWN
+
+
+_STATE_LABELS: dict[AgentState, str] = {
+    AgentState.RUNNING: "Running",
+    AgentState.STARTING: "Starting",
+    AgentState.STOPPED: "Not running",
+    AgentState.SWITCHING: "Switching",
+    AgentState.DISCONNECTED: "Disconnected",
+    AgentState.UNKNOWN: "Unknown",
+    AgentState.UPGRADING: "Upgrading",
+}
+
+
+class AgentInfo(BaseModel):
+    """One DMA as the cluster sees it.
+
+    ``version`` is raw, exactly as the Agent reports it; for an Agent that does not answer it
+    is the last version the adapter knew. ``is_online`` is True or False for the two members of
+    a Failover pair and None for an Agent outside a pair.
+    """
+
+    model_config = _FROZEN
+
+    id: int
+    name: str
+    address: str
+    version: str
+    state: AgentState
+    failover_partner: str | None = None
+    is_online: bool | None = None
+
+
+class Cluster(BaseModel):
+    model_config = _FROZEN
+
+    name: str
+    agents: list[AgentInfo]
+
+    def agent(self, name: str) -> AgentInfo:
+        for info in self.agents:
+            if info.name == name:
+                return info
+        raise KeyError(name)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {info.name: info.version for info in self.agents}
+
+
+class Severity(StrEnum):
+    """Alarm severities, most severe first (the order ``rank`` uses)."""
+
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+    WARNING = "warning"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    NOTICE = "notice"
+    INFORMATION = "information"
+    NORMAL = "normal"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical; a higher number is less severe."""
+        return list(Severity).index(self)
+
+
+class Alarm(BaseModel):
+    """An active alarm. ``id`` is DataMiner's ``<DataMinerID>/<AlarmID>``."""
+
+    model_config = _FROZEN
+
+    id: str
+    agent: str
+    element: str
+    parameter: str
+    severity: Severity
+    value: str
+    since: datetime
+
+
+class AlarmSummary(BaseModel):
+    """Active alarms of the cluster. ``counts`` may exceed what ``alarms`` lists when the
+    adapter fetched only the first alarms; a severity absent from ``counts`` has none."""
+
+    model_config = _FROZEN
+
+    counts: dict[Severity, int]
+    alarms: list[Alarm]
+
+    @classmethod
+    def from_alarms(cls, alarms: list[Alarm]) -> AlarmSummary:
+        counts: dict[Severity, int] = {}
+        for alarm in alarms:
+            counts[alarm.severity] = counts.get(alarm.severity, 0) + 1
+        return cls(counts=counts, alarms=alarms)
+
+    def count(self, *severities: Severity) -> int:
+        """How many active alarms have any of these severities."""
+        return sum(self.counts.get(severity, 0) for severity in severities)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def worst(self, n: int) -> list[Alarm]:
+        """The ``n`` most severe alarms; among equals, the longest-standing first."""
+        return sorted(self.alarms, key=lambda a: (a.severity.rank, a.since))[:n]
+
+
+class InstalledSoftware(BaseModel):
+    """What the upgrade's requirement checks look at on one DMA's server."""
+
+    model_config = _FROZEN
+
+    dotnet_framework: str  # ".NET Framework" release, e.g. "4.8"
+    aspnet_core: list[str]  # ASP.NET Core Hosting Bundle versions, e.g. ["6.0.13", "8.0.11"]
+    vcpp: str  # newest Visual C++ 2015+ redistributable, e.g. "14.40.33816.0"
+    os: str  # e.g. "Windows Server 2022"
+    free_disk_bytes: int = Field(ge=0)
+
+
+class AgentRequirements(BaseModel):
+    model_config = _FROZEN
+
+    agent: str
+    installed: InstalledSoftware
+
+
+class PackageKind(StrEnum):
+    """What installing a ``.dmupgrade`` does to an Agent."""
+
+    FULL = "full"  # new DataMiner version; DataMiner restarts
+    WEB = "web"  # web apps and web API only; no restart, version unchanged
+    PREREQUISITE = "prerequisite"  # checks only (VerifyClusterPorts.dmupgrade); nothing changes
+    OTHER = "other"  # a hotfix or partial package: DataMiner restarts, version unchanged
+    NOT_AN_UPGRADE = "not_an_upgrade"  # not a .dmupgrade file; DataMiner refuses it
+
+
+# The DataMiner package file-name pattern, as Skyline's DmUpgradeStorage tool parses it:
+# "DataMiner <a.b.c.d>[(CU<n>)]-<build> <Full|Web> Upgrade[ (rc|internal)].dmupgrade"
+_PACKAGE_NAME = re.compile(
+    r"^DataMiner (?P<version>\d+\.\d+\.\d+\.\d+)(?:\(CU\d+\))?-(?P<build>\d+) "
+    r"(?P<type>Full|Web) Upgrade(?: \((?:rc|internal)\))?\.dmupgrade$",
+    re.IGNORECASE,
+)
+_PREREQUISITE_ONLY = re.compile(r"^Verify\w*\.dmupgrade$|prerequisite only", re.IGNORECASE)
+
+
+def is_upgrade_package(name: str) -> bool:
+    return name.casefold().endswith(".dmupgrade") and len(name) > len(".dmupgrade")
+
+
+def package_version(name: str) -> str | None:
+    """The raw version a full upgrade package installs, or None for any other package.
+
+    ``DataMiner 10.5.0.0-15230 Full Upgrade.dmupgrade`` -> ``10.5.0.0-15230``.
+    """
+    match = _PACKAGE_NAME.match(name)
+    if match is None or match["type"].casefold() != "full":
+        return None
+    return f"{match['version']}-{match['build']}"
+
+
+def package_kind(name: str) -> PackageKind:
+    if not is_upgrade_package(name):
+        return PackageKind.NOT_AN_UPGRADE
+    match = _PACKAGE_NAME.match(name)
+    if match is not None:
+        return PackageKind.FULL if match["type"].casefold() == "full" else PackageKind.WEB
+    if _PREREQUISITE_ONLY.search(name):
+        return PackageKind.PREREQUISITE
+    return PackageKind.OTHER
+
+
+def prerequisite_check(name: str) -> str | None:
+    """The check a prerequisite-only package runs: ``VerifyClusterPorts.dmupgrade`` ->
+    ``VerifyClusterPorts``; ``NATSMigration - Prerequisite only.dmupgrade`` -> ``NATSMigration``.
+    """
+    if package_kind(name) is not PackageKind.PREREQUISITE:
+        return None
+    return name[: -len(".dmupgrade")].split(" - ")[0].strip()
+
+
+class PackageFile(BaseModel):
+    """A package in the bot's package store; ``size`` in bytes, ``sha256`` in hex."""
+
+    model_config = _FROZEN
+
+    name: str
+    path: str
+    size: int = Field(ge=0)
+    sha256: str
+
+    @property
+    def kind(self) -> PackageKind:
+        return package_kind(self.name)
+
+    @property
+    def version(self) -> str | None:
+        return package_version(self.name)
+
+
+class UploadResult(BaseModel):
+    """One package on one Agent after "Upload only". ``prerequisite_failures`` names the checks
+    that failed (``VerifyClusterPorts``); ``message`` is the sentence DataMiner gave."""
+
+    model_config = _FROZEN
+
+    agent: str
+    package: str
+    ok: bool
+    message: str
+    prerequisite_failures: list[str] = Field(default_factory=list)
+
+
+class UploadReport(BaseModel):
+    """The cluster's verdict on "Upload only": as in DataMiner, one Agent failing one package
+    fails the whole upload. A report without results verified nothing and is not ok."""
+
+    model_config = _FROZEN
+
+    packages: list[str]
+    results: list[UploadResult]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and all(result.ok for result in self.results)
+
+    @property
+    def failures(self) -> list[UploadResult]:
+        return [result for result in self.results if not result.ok]
+
+    @property
+    def failed_agents(self) -> list[str]:
+        return list(dict.fromkeys(result.agent for result in self.failures))
+
+
+FailoverPolicy = Literal[
+    "simultaneously", "backup_first", "backup_first_with_switchback", "use_default"
+]
+
+
+class UpgradeOptions(BaseModel):
+    """How to run one package step. ``simultaneously`` upgrades both Agents of a Failover pair
+    at once, which DataMiner recommends; the backup-first policies are legacy."""
+
+    model_config = _FROZEN
+
+    all_agents: bool = True
+    agents: list[str] = Field(default_factory=list)  # only when all_agents is False
+    failover_policy: FailoverPolicy = "simultaneously"
+
+    @model_validator(mode="after")
+    def _agents_match_all_agents(self) -> UpgradeOptions:
+        if self.all_agents == bool(self.agents):
+            raise ValueError("name agents exactly when all_agents is false")
+        return self
+
+
+class UpgradeStage(StrEnum):
+    PENDING = "pending"  # uploaded; waiting for its turn (backup-first policies)
+    UPLOADING = "uploading"  # copying the package and running its prerequisite checks
+    INSTALLING = "installing"  # DataMiner stopped; its web API does not answer
+    STARTING = "starting"
+    DONE = "done"
+    FAILED = "failed"
+    ABORTED = "aborted"  # stopped because another Agent failed
+
+
+class AgentProgress(BaseModel):
+    model_config = _FROZEN
+
+    agent: str
+    stage: UpgradeStage
+    percent: int = Field(ge=0, le=100)
+    message: str = ""
+
+
+class UpgradeRun(BaseModel):
+    """One package step on the cluster. ``failed`` can turn True before ``finished`` when other
+    Agents are still completing their own install; ``finished`` means nothing moves any more.
+    ``log_path`` is the run's progress.log on the DMA."""
+
+    model_config = _FROZEN
+
+    run_id: str
+    package: str
+    agents: list[AgentProgress]
+    finished: bool
+    failed: bool
+    error: str | None = None
+    log_path: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return not self.finished
+
+    def progress_of(self, agent: str) -> AgentProgress:
+        for progress in self.agents:
+            if progress.agent == agent:
+                return progress
+        raise KeyError(agent)
+
+
+class HistoryEntry(BaseModel):
+    """One line of an Agent's VersionHistory.txt: the version it first started on, and when."""
+
+    model_config = _FROZEN
+
+    agent: str
+    version: str
+    at: datetime
+
+
+# --- failures (the tree is drawn in base.py) ----------------------------------------------
+
+
+class AdapterError(UpgradeBotError):
+    """The DMS could not do what was asked; the message says what and where."""
+
+
+class AgentUnreachable(AdapterError):
+    def __init__(
+        self, agent: str, operation: str | None = None, others: Sequence[str] = ()
+    ) -> None:
+        self.agent = agent
+        self.operation = operation
+        self.others = list(others)
+        also = f" (nor did {', '.join(self.others)})" if self.others else ""
+        doing = f" while {operation}" if operation else ""
+        super().__init__(f"DataMiner Agent {agent} did not answer{doing}{also}.")
+
+
+class AdapterTimeout(AdapterError):
+    def __init__(self, operation: str, timeout_seconds: float, agent: str | None = None) -> None:
+        self.operation = operation
+        self.timeout_seconds = timeout_seconds
+        self.agent = agent
+        where = f" on DataMiner Agent {agent}" if agent else ""
+        super().__init__(f"No answer within {timeout_seconds:g} s{where} while {operation}.")
+
+
+class UpgradeInProgress(AdapterError):
+    def __init__(self, run_id: str, package: str) -> None:
+        self.run_id = run_id
+        self.package = package
+        super().__init__(
+            f"An upgrade is already running on this DMS ({package}, run {run_id}); DataMiner "
+            "runs one upgrade at a time. Wait for it to finish."
+        )
+
+
+class UnknownRun(AdapterError):
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"The DMS knows no upgrade run {run_id}.")
+
+
+class InvalidPackage(AdapterError):
+    def __init__(self, package: str, reason: str) -> None:
+        self.package = package
+        self.reason = reason
+        super().__init__(f"DataMiner cannot install {package}: {reason}.")
