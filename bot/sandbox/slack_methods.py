@@ -1,0 +1,289 @@
+"""The Web API methods the stub answers, each a function of (context, args) -> answer.
+
+Argument names, error codes and answer shapes follow Slack's Web API spec
+(``slack-specs/web-api/slack_web_openapi_v2.json``) and the docs at docs.slack.dev;
+a ``SlackMethodError`` becomes ``{"ok": false, "error": ...}`` with HTTP 200.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.sandbox.signing import trigger_issued_at
+from bot.sandbox.slack_limits import SlackMethodError, check_message, check_view, is_true
+from bot.sandbox.slack_store import SlackStore
+from bot.sandbox.slack_workspace import Workspace
+
+DEFAULT_TZ = "Europe/Brussels"
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_TZ_LABELS = {"CET": "Central European Time", "CEST": "Central European Summer Time"}
+
+
+@dataclass
+class MethodContext:
+    store: SlackStore
+    usergroups: dict[str, list[str]]
+    users: dict[str, dict[str, Any]]
+    issue_socket_url: Callable[[], str]
+    trigger_ttl_seconds: float = 3.0
+    joined: set[str] = field(default_factory=set)
+    used_triggers: set[str] = field(default_factory=set)
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.store.workspace
+
+
+Handler = Callable[[MethodContext, dict[str, Any]], dict[str, Any]]
+
+
+def auth_test(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    ws = ctx.workspace
+    return {
+        "ok": True,
+        "url": ws.url,
+        "team": ws.team_name,
+        "user": ws.bot_name,
+        "team_id": ws.team_id,
+        "user_id": ws.bot_user_id,
+        "bot_id": ws.bot_id,
+        "is_enterprise_install": False,
+    }
+
+
+def chat_post_message(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    check_message(args)
+    message = ctx.store.post(
+        channel,
+        text=args.get("text") or "",
+        user=ctx.workspace.bot_user_id,
+        bot_id=ctx.workspace.bot_id,
+        blocks=args.get("blocks"),
+        attachments=args.get("attachments"),
+        thread_ts=args.get("thread_ts") or None,
+        reply_broadcast=is_true(args.get("reply_broadcast")),
+        metadata=args.get("metadata"),
+    )
+    answer = message.to_slack(ctx.workspace)
+    return {"ok": True, "channel": channel, "ts": message.ts, "message": answer}
+
+
+def chat_update(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    message = ctx.store.find(channel, str(args.get("ts")))
+    changes = {k: args[k] for k in ("text", "blocks", "attachments", "metadata") if k in args}
+    after = {"text": message.text, "blocks": message.blocks, "attachments": message.attachments}
+    check_message({**after, **changes})
+    ctx.store.update(channel, message.ts, changes, by_user=ctx.workspace.bot_user_id)
+    answer = message.to_slack(ctx.workspace)
+    return {
+        "ok": True,
+        "channel": channel,
+        "ts": message.ts,
+        "text": message.text,
+        "message": answer,
+    }
+
+
+def chat_post_ephemeral(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    user = args.get("user")
+    if not isinstance(user, str) or not _USER_ID.match(user):
+        raise SlackMethodError("user_not_in_channel")
+    check_message(args)
+    ephemeral = ctx.store.post_ephemeral(
+        channel,
+        user,
+        text=args.get("text") or "",
+        blocks=args.get("blocks"),
+        thread_ts=args.get("thread_ts") or None,
+    )
+    return {"ok": True, "message_ts": ephemeral.message_ts}
+
+
+def chat_delete(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    ts = str(args.get("ts"))
+    ctx.store.delete(channel, ts)
+    return {"ok": True, "channel": channel, "ts": ts}
+
+
+def views_open(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    _exchange_trigger(ctx, args)
+    check_view(args.get("view"))
+    return {"ok": True, "view": ctx.store.open_view(args["view"]).to_slack(ctx.workspace)}
+
+
+def views_push(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    _exchange_trigger(ctx, args)
+    check_view(args.get("view"))
+    stored = ctx.store.open_view(args["view"], push=True)
+    return {"ok": True, "view": stored.to_slack(ctx.workspace)}
+
+
+def views_update(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    if not args.get("view_id") and not args.get("external_id"):
+        raise SlackMethodError("invalid_arguments", ["[ERROR] view_id or external_id required"])
+    check_view(args.get("view"))
+    stored = ctx.store.update_view(
+        args["view"],
+        view_id=args.get("view_id"),
+        external_id=args.get("external_id"),
+        hash=args.get("hash"),
+    )
+    return {"ok": True, "view": stored.to_slack(ctx.workspace)}
+
+
+def usergroups_users_list(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    group = args.get("usergroup")
+    if group not in ctx.usergroups:
+        raise SlackMethodError("no_such_subteam")
+    return {"ok": True, "users": list(ctx.usergroups[group])}
+
+
+def users_info(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    user_id = args.get("user")
+    if not isinstance(user_id, str) or not _USER_ID.match(user_id):
+        raise SlackMethodError("user_not_found")
+    return {"ok": True, "user": _user(ctx, user_id)}
+
+
+def conversations_info(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    return {"ok": True, "channel": _channel(ctx, channel)}
+
+
+def conversations_join(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    if channel.startswith("D"):
+        raise SlackMethodError("method_not_supported_for_channel_type")
+    answer: dict[str, Any] = {"ok": True, "channel": _channel(ctx, channel, is_member=True)}
+    if channel in ctx.joined:
+        answer.update(warning="already_in_channel")
+        answer["response_metadata"] = {"warnings": ["already_in_channel"]}
+    ctx.joined.add(channel)
+    return answer
+
+
+def conversations_open(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    users = str(args.get("users") or "").split(",")
+    if len(users) != 1 or not _USER_ID.match(users[0]):
+        raise SlackMethodError("user_not_found")
+    return {"ok": True, "channel": {"id": ctx.store.resolve_channel(users[0])}}
+
+
+def conversations_history(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    newest_first = reversed(ctx.store.messages(channel))
+    messages = [m.to_slack(ctx.workspace) for m in newest_first]
+    return {"ok": True, "messages": messages, "has_more": False}
+
+
+def conversations_replies(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    thread = ctx.store.thread(channel, str(args.get("ts")))
+    if not thread:
+        raise SlackMethodError("thread_not_found")
+    return {"ok": True, "messages": [m.to_slack(ctx.workspace) for m in thread], "has_more": False}
+
+
+def reactions_add(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    if not args.get("name"):
+        raise SlackMethodError("invalid_name")
+    channel = ctx.store.resolve_channel(args.get("channel"))
+    name = str(args["name"]).strip(":")
+    ctx.store.add_reaction(channel, str(args.get("timestamp")), name, ctx.workspace.bot_user_id)
+    return {"ok": True}
+
+
+def apps_connections_open(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "url": ctx.issue_socket_url()}
+
+
+# method -> (handler, kind of token it takes)
+METHODS: dict[str, tuple[Handler, str]] = {
+    "auth.test": (auth_test, "bot"),
+    "chat.postMessage": (chat_post_message, "bot"),
+    "chat.update": (chat_update, "bot"),
+    "chat.postEphemeral": (chat_post_ephemeral, "bot"),
+    "chat.delete": (chat_delete, "bot"),
+    "views.open": (views_open, "bot"),
+    "views.push": (views_push, "bot"),
+    "views.update": (views_update, "bot"),
+    "usergroups.users.list": (usergroups_users_list, "bot"),
+    "users.info": (users_info, "bot"),
+    "conversations.info": (conversations_info, "bot"),
+    "conversations.join": (conversations_join, "bot"),
+    "conversations.open": (conversations_open, "bot"),
+    "conversations.history": (conversations_history, "bot"),
+    "conversations.replies": (conversations_replies, "bot"),
+    "reactions.add": (reactions_add, "bot"),
+    "apps.connections.open": (apps_connections_open, "app"),
+}
+
+
+def _exchange_trigger(ctx: MethodContext, args: dict[str, Any]) -> None:
+    """A trigger opens one view, within 3 seconds of the click that made it."""
+    trigger_id = args.get("trigger_id") or args.get("interactivity_pointer")
+    if not trigger_id:
+        raise SlackMethodError("invalid_arguments", ["[ERROR] missing required field: trigger_id"])
+    if trigger_id in ctx.used_triggers:
+        raise SlackMethodError("trigger_exchanged")
+    issued_at = trigger_issued_at(str(trigger_id))
+    if issued_at is not None and ctx.store.clock() - issued_at > ctx.trigger_ttl_seconds:
+        raise SlackMethodError("trigger_expired")
+    ctx.used_triggers.add(trigger_id)
+
+
+def _user(ctx: MethodContext, user_id: str) -> dict[str, Any]:
+    overrides = dict(ctx.users.get(user_id, {}))
+    name = overrides.pop("name", user_id.removeprefix("U0").lower())
+    real_name = overrides.pop("real_name", name.title())
+    zone_name = overrides.pop("tz", DEFAULT_TZ)
+    now = datetime.fromtimestamp(ctx.store.clock(), UTC).astimezone(ZoneInfo(zone_name))
+    offset = now.utcoffset()
+    user = {
+        "id": user_id,
+        "team_id": ctx.workspace.team_id,
+        "name": name,
+        "deleted": False,
+        "real_name": real_name,
+        "tz": zone_name,
+        "tz_label": _TZ_LABELS.get(now.tzname() or "", now.tzname()),
+        "tz_offset": int(offset.total_seconds()) if offset else 0,
+        "is_admin": False,
+        "is_owner": False,
+        "is_bot": user_id == ctx.workspace.bot_user_id,
+        "is_app_user": False,
+        "profile": {
+            "real_name": real_name,
+            "display_name": name,
+            "real_name_normalized": real_name,
+            "display_name_normalized": name,
+            "team": ctx.workspace.team_id,
+        },
+    }
+    user.update(overrides)
+    return user
+
+
+def _channel(ctx: MethodContext, channel: str, is_member: bool | None = None) -> dict[str, Any]:
+    is_im = channel.startswith("D")
+    return {
+        "id": channel,
+        "name": ctx.store.channel_name(channel),
+        "is_channel": not is_im,
+        "is_group": False,
+        "is_im": is_im,
+        "is_private": is_im,
+        "is_archived": False,
+        "is_member": is_member if is_member is not None else channel in ctx.joined,
+        "created": 1700000000,
+        "creator": ctx.workspace.bot_user_id,
+    }
