@@ -105,7 +105,7 @@ class InvalidTime(InputError):
         self.text = text
         super().__init__(
             f"`{text[:40]}` {reason}.",
-            hint="Write the start like `2026-12-02T22:00`, `\"2026-12-02 22:00\"` or "
+            hint='Write the start like `2026-12-02T22:00`, `"2026-12-02 22:00"` or '
             "`tomorrow 22:00`; the length like `4h` or `90m`.",
             field="start",
         )
