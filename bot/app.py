@@ -21,9 +21,21 @@ from bot.context import BotContext
 from bot.decisions import check_approver, decide, load
 from bot.domain.errors import InputError, UpgradeBotError
 from bot.domain.models import WindowEvent
-from bot.ids import COMMAND, Action, Block, Input, View
+from bot.gate_listeners import GateListeners
+from bot.ids import (
+    COMMAND,
+    Action,
+    Block,
+    GateAction,
+    GateView,
+    Input,
+    RunAction,
+    RunView,
+    View,
+)
 from bot.payloads import ActionPayload, CommandPayload, ViewPayload
 from bot.proposals import propose, read_request
+from bot.run_listeners import RunListeners
 from commands import SUBCOMMANDS
 from commands import propose as propose_command
 from commands.base import Invocation, split_command
@@ -54,7 +66,23 @@ def build_app(ctx: BotContext, signing_secret: str) -> AsyncApp:
 def listener_table(listeners: Listeners | None = None) -> list[tuple[str, str, Handler | None]]:
     """(Bolt decorator, name, handler) for every listener; the manifest test reads it too."""
     known = listeners
+    gates = known.gates if known else None
+    runs = known.runs if known else None
     return [
+        ("action", RunAction.GO.value, runs.on_go if runs else None),
+        ("action", RunAction.POSTPONE.value, runs.on_postpone if runs else None),
+        ("action", RunAction.CANCEL.value, runs.on_cancel if runs else None),
+        ("action", RunAction.RETRY.value, runs.on_retry if runs else None),
+        ("action", RunAction.ABORT.value, runs.on_abort if runs else None),
+        ("action", RunAction.VERIFIED.value, runs.on_verified if runs else None),
+        ("action", RunAction.PROBLEM.value, runs.on_problem if runs else None),
+        ("view", RunView.GO.value, runs.on_go_form if runs else None),
+        ("view", RunView.PROBLEM.value, runs.on_problem_form if runs else None),
+        ("action", GateAction.DETAIL_CONFIRM.value, gates.on_detail_confirm if gates else None),
+        ("action", GateAction.DETAIL_WAIVE.value, gates.on_detail_waive if gates else None),
+        ("action", GateAction.PRECHECK_ACCEPT.value, gates.on_precheck_accept if gates else None),
+        ("action", GateAction.PRECHECK_RERUN.value, gates.on_precheck_rerun if gates else None),
+        ("view", GateView.WAIVE.value, gates.on_waive_form if gates else None),
         ("command", COMMAND, known.on_command if known else None),
         ("action", Action.APPROVE.value, known.on_approve if known else None),
         ("action", Action.REJECT.value, known.on_reject if known else None),
@@ -66,6 +94,8 @@ def listener_table(listeners: Listeners | None = None) -> list[tuple[str, str, H
 class Listeners:
     def __init__(self, ctx: BotContext) -> None:
         self.ctx = ctx
+        self.gates = GateListeners(ctx, self._guarded)
+        self.runs = RunListeners(ctx, self._guarded)
 
     # -- /upgrade -------------------------------------------------------------------------
     async def on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:

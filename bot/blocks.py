@@ -61,7 +61,9 @@ def proposal_text(window: Window, details: ProposalDetails, tz: ZoneInfo) -> str
     )
 
 
-def proposal(window: Window, details: ProposalDetails, tz: ZoneInfo) -> Blocks:
+def proposal(
+    window: Window, details: ProposalDetails, tz: ZoneInfo, actor: str | None = None
+) -> Blocks:
     blocks: Blocks = [
         {
             "type": "header",
@@ -88,7 +90,7 @@ def proposal(window: Window, details: ProposalDetails, tz: ZoneInfo) -> Blocks:
     if details.warnings:
         blocks.append(_section("*Warnings*\n" + "\n".join(f"⚠️ {w}" for w in details.warnings)))
     blocks.append({"type": "divider"})
-    blocks.append(decision_block(window))
+    blocks.append(decision_block(window, actor))
     return blocks[:MAX_BLOCKS]
 
 
@@ -132,7 +134,7 @@ def _path(details: ProposalDetails) -> str:
     return "\n".join(lines) or "(no steps)"
 
 
-def decision_block(window: Window) -> dict[str, Any]:
+def decision_block(window: Window, actor: str | None = None) -> dict[str, Any]:
     """Buttons while the window waits for G1; afterwards, who decided and when."""
     if window.state is WindowState.PROPOSED:
         return {
@@ -143,10 +145,11 @@ def decision_block(window: Window) -> dict[str, Any]:
                 _button("Reject", Action.REJECT, window, "danger"),
             ],
         }
-    return _context(decision_line(window))
+    return _context(decision_line(window, actor))
 
 
-def decision_line(window: Window) -> str:
+def decision_line(window: Window, actor: str | None = None) -> str:
+    """The sentence that replaces the buttons; ``actor`` names who ended a window."""
     when = (
         to_slack_date(window.decided_at, "{date_short_pretty} {time}") if window.decided_at else ""
     )
@@ -155,7 +158,8 @@ def decision_line(window: Window) -> str:
     if window.state is WindowState.REJECTED:
         return f"⛔ Rejected by {who} at {when}{reason}"
     if window.state is WindowState.CANCELLED:
-        return f"🚫 Cancelled by {who} at {when}{reason}"
+        by = f" by <@{actor}>" if actor else ""
+        return f"🚫 Cancelled{by}{reason}"
     if window.state is WindowState.EXPIRED:
         return f"⌛ Expired{reason}"
     return f"✅ Approved by {who} at {when}"

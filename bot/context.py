@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,6 +18,9 @@ from bot.domain.known_issues import KnownIssues
 from bot.roles import RoleResolver
 from bot.settings import Config, SystemConfig
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.scheduler import Scheduler
 
 
 def utc_now() -> datetime:
@@ -35,6 +39,10 @@ class BotContext:
     clock: Callable[[], datetime] = field(default=utc_now)
     adapter_timeout_seconds: float = 20.0
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
+    poll_seconds: float = 2.0
+    progress_edit_seconds: float = 3.0  # at most one edit of the progress message this often
+    shutdown_grace_seconds: float = 10.0
+    scheduler: Scheduler | None = None
 
     def track(self) -> None:
         """Count the current task as work in flight, so a shutdown waits for it."""
@@ -43,12 +51,26 @@ class BotContext:
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
 
-    async def drain(self, timeout_seconds: float = 10.0) -> None:
-        """Let work already acknowledged to Slack finish before the process stops."""
+    def spawn(self, work: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
+        """Run ``work`` beside the listeners, tracked so a shutdown waits for it."""
+        task: asyncio.Task[object] = asyncio.ensure_future(work)
+        self.inflight.add(task)
+        task.add_done_callback(self.inflight.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Let work already acknowledged to Slack finish before the process stops; what is
+        still running after the grace period (an upgrade being watched) is cancelled: the
+        next start re-attaches to it from the database."""
         current = asyncio.current_task()
         pending = [t for t in self.inflight if t is not current and not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=timeout_seconds)
+        if not pending:
+            return
+        _, left = await asyncio.wait(pending, timeout=self.shutdown_grace_seconds)
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left, timeout=1.0)
 
     def now(self) -> datetime:
         return self.clock()

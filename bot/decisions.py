@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
-
-from bot import blocks, messages
+from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UnknownWindow
 from bot.domain.gates import next_state
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
-from bot.proposals import ProposalDetails
+from bot.lifecycle import after_approval, after_close
+from bot.proposals import refresh_proposal
 from storage import StaleState, get_window, transition
 
 log = logging.getLogger(__name__)
@@ -71,6 +70,10 @@ async def decide(
             messages.already_decided(current.label, current.state.value, current.decided_by)
         ) from None
     await refresh_proposal(ctx, window)
+    if window.state is WindowState.APPROVED:
+        await after_approval(ctx, window)
+    else:
+        after_close(ctx, window)
     return window
 
 
@@ -103,27 +106,6 @@ async def cancel(
         raise NotAllowed(
             messages.already_decided(current.label, current.state.value, current.decided_by)
         ) from None
-    await refresh_proposal(ctx, window)
+    after_close(ctx, window)
+    await refresh_proposal(ctx, window, user)
     return window
-
-
-async def refresh_proposal(ctx: BotContext, window: Window) -> None:
-    """Re-render the proposal message from the stored window (buttons → who decided)."""
-    if not (window.channel and window.message_ts):
-        return
-    details = ProposalDetails.model_validate(window.plan)
-    try:
-        await ctx.client.chat_update(
-            channel=window.channel,
-            ts=window.message_ts,
-            text=blocks.proposal_text(window, details, ctx.tz),
-            blocks=blocks.proposal(window, details, ctx.tz),
-        )
-        await ctx.client.chat_postMessage(
-            channel=window.channel,
-            thread_ts=window.message_ts,
-            text=blocks.decision_line(window),
-        )
-    except SlackApiError as error:
-        # The decision is stored; only its display is behind. /upgrade status shows the truth.
-        log.error("updating %s in Slack failed: %s", window.label, error.response.get("error"))

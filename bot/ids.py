@@ -29,6 +29,8 @@ class Block(StrEnum):
     LENGTH = "length"
     # reject modal
     REASON = "reason"
+    # go modal
+    BACKUP = "backup"
 
 
 class Input(StrEnum):
@@ -40,7 +42,38 @@ class Input(StrEnum):
     START_TIME = "start_time_pick"
     LENGTH = "length_input"
     REASON = "reason_input"
+    BACKUP = "backup_check"
 
 
-ACTIONS: frozenset[str] = frozenset(a.value for a in Action)
-VIEWS: frozenset[str] = frozenset(v.value for v in View)
+class GateAction(StrEnum):
+    """Buttons in a window's thread, gate by gate."""
+
+    DETAIL_CONFIRM = "details_confirm"
+    DETAIL_WAIVE = "details_waive"
+    PRECHECK_ACCEPT = "precheck_accept"
+    PRECHECK_RERUN = "precheck_rerun"
+
+
+class GateView(StrEnum):
+    WAIVE = "waive_modal"
+
+
+class RunAction(StrEnum):
+    """Buttons of the night itself: go, the halted run, verification."""
+
+    GO = "go_start"
+    POSTPONE = "go_postpone"
+    CANCEL = "go_cancel"
+    RETRY = "step_retry"
+    ABORT = "step_abort"
+    VERIFIED = "verify_ok"
+    PROBLEM = "verify_problem"
+
+
+class RunView(StrEnum):
+    GO = "go_modal"
+    PROBLEM = "problem_modal"
+
+
+ACTIONS: frozenset[str] = frozenset(a.value for a in (*Action, *GateAction, *RunAction))
+VIEWS: frozenset[str] = frozenset(v.value for v in (*View, *GateView, *RunView))

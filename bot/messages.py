@@ -11,8 +11,10 @@ USAGE = {
     f"`{COMMAND} propose lab 10.5 2026-12-02T22:00 4h`, or `{COMMAND} propose` for a form",
     "list": f"`{COMMAND} list [system]`",
     "status": f"`{COMMAND} status <id>` — e.g. `{COMMAND} status #12`",
+    "precheck": f"`{COMMAND} precheck <id>` — run the day-before pre-check now",
     "cancel": f"`{COMMAND} cancel <id> [reason]` — e.g. `{COMMAND} cancel #12 vendor delay`",
     "history": f"`{COMMAND} history [system]`",
+    "export": f"`{COMMAND} export <id>` — the change record (markdown + JSON)",
 }
 
 HELP = "\n".join(
@@ -106,3 +108,69 @@ def adapter_unreachable(system: str, detail: str) -> str:
 
 def working_on(system: str, target: str) -> str:
     return f"Reading the {system} cluster and planning the upgrade to {target}…"
+
+
+def gate_not_open(window_label: str, gate: str, state: str) -> str:
+    return f"{gate} of {window_label} is not open: the window is {state}. Nothing was changed."
+
+
+def not_an_operator(user: str) -> str:
+    return f"<@{user}>, only operators may acknowledge this step. Ask one of them."
+
+
+def unknown_item(item: str) -> str:
+    return f"`{item[:40]}` is not an item of the details checklist."
+
+
+def cannot_confirm_automatic(title: str) -> str:
+    return f"“{title}” is checked by the bot: fix the cause and re-run, or waive it with a reason."
+
+
+def details_first(window_label: str) -> str:
+    return (
+        f"The details checklist (G2) of {window_label} is still open; close it before "
+        "accepting the pre-check."
+    )
+
+
+def precheck_blocked(window_label: str, count: int) -> str:
+    return (
+        f"The pre-check of {window_label} has {count} failing item(s); fix them and press "
+        "*Re-run*, then accept the new results."
+    )
+
+
+def stale_evidence(window_label: str) -> str:
+    return (
+        f"Those are not the latest pre-check results of {window_label}; accept the newest "
+        "summary in the thread."
+    )
+
+
+def no_precheck(window_label: str) -> str:
+    return f"{window_label} has no pre-check results yet; run `/upgrade precheck {window_label}`."
+
+
+def precheck_started(window_label: str) -> str:
+    return f"Running the pre-check of {window_label}; the results go into its thread."
+
+
+def backup_unconfirmed() -> str:
+    return (
+        "Tick the box to confirm that a backup or VM snapshot was taken; nothing starts without it."
+    )
+
+
+def go_changed(window_label: str, changes: str) -> str:
+    return (
+        f"No go for {window_label}: the health check just before the start differs from the "
+        f"accepted pre-check ({changes}). G3 is open again; review, accept the new results, "
+        "then give the go."
+    )
+
+
+def postponed(window_label: str, command: str) -> str:
+    return (
+        f"{window_label} is postponed (cancelled, nothing ran). Propose the new slot with:\n"
+        f"`{command}`"
+    )

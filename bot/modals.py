@@ -112,3 +112,33 @@ def reject_modal(window_id: int, label: str, channel: str) -> dict[str, Any]:
             ),
         ],
     }
+
+
+def waive_modal(
+    window_id: int, item: str, title: str, channel: str, thread_ts: str
+) -> dict[str, Any]:
+    from bot.ids import GateView
+
+    return {
+        "type": "modal",
+        "callback_id": GateView.WAIVE.value,
+        "private_metadata": json.dumps(
+            {"window_id": window_id, "item": item, "channel": channel, "thread_ts": thread_ts}
+        ),
+        "title": {"type": "plain_text", "text": "Waive a checklist item"},
+        "submit": {"type": "plain_text", "text": "Waive"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title[:200]}*"}},
+            _input(
+                Block.REASON,
+                "Why is it safe to go on without it?",
+                {
+                    "type": "plain_text_input",
+                    "action_id": Input.REASON.value,
+                    "multiline": True,
+                    "max_length": 500,
+                },
+            ),
+        ],
+    }

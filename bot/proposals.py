@@ -203,3 +203,29 @@ async def post_proposal(ctx: BotContext, window: Window) -> Window:
     return set_message_ref(
         ctx.db, window.id, channel=response["channel"], ts=response["ts"], at=ctx.now()
     )
+
+
+async def refresh_proposal(
+    ctx: BotContext, window: Window, actor: str | None = None, *, announce: bool = True
+) -> None:
+    """Re-render the proposal from the stored window (buttons → who decided), and say the
+    decision once in the thread."""
+    from bot.threads import post_keyed
+
+    if not (window.channel and window.message_ts):
+        return
+    details = ProposalDetails.model_validate(window.plan)
+    try:
+        await ctx.client.chat_update(
+            channel=window.channel,
+            ts=window.message_ts,
+            text=blocks.proposal_text(window, details, ctx.tz),
+            blocks=blocks.proposal(window, details, ctx.tz, actor),
+        )
+    except SlackApiError as error:
+        # The decision is stored; only its display is behind. /upgrade status shows the truth.
+        log.error("updating %s in Slack failed: %s", window.label, error.response.get("error"))
+    if announce:
+        await post_keyed(
+            ctx, window, f"state:{window.state.value}", blocks.decision_line(window, actor)
+        )

@@ -53,7 +53,7 @@ def build_context(
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     client = make_client(token, settings.api_url)
     adapters: dict[str, AgentAdapter] = {
-        name: build_adapter(system.adapter.kind, name, system.adapter.options())
+        name: build_adapter(system.adapter.kind, name, system.adapter.options(), clock)
         for name, system in config.systems.items()
     }
     return BotContext(
@@ -77,6 +77,8 @@ class Running:
     socket_handler: Any = None
 
     async def stop(self) -> None:
+        if self.ctx.scheduler is not None:
+            await self.ctx.scheduler.shutdown()
         await self.ctx.drain()
         if self.socket_handler is not None:
             await self.socket_handler.close_async()
@@ -97,12 +99,29 @@ def http_app(bolt: AsyncApp, ctx: BotContext) -> web.Application:
 
     async def healthz(request: web.Request) -> web.Response:
         ctx.db.execute("select 1").fetchone()
-        return web.json_response({"ok": True})
+        scheduler = ctx.scheduler
+        if scheduler is None or not scheduler.running:
+            return web.json_response({"ok": False, "scheduler": "not running"}, status=503)
+        return web.json_response({"ok": True, "next_action": str(scheduler.next_due() or "")})
 
     application = web.Application(client_max_size=1024 * 1024)
     application.router.add_post("/slack/events", events)
     application.router.add_get("/healthz", healthz)
     return application
+
+
+async def start_scheduler(ctx: BotContext) -> None:
+    """Arm the scheduler from the stored actions (missed ones run now, once)."""
+    from bot.lifecycle import HANDLERS
+    from bot.scheduler import Scheduler
+
+    scheduler = Scheduler(ctx, HANDLERS)
+    ctx.scheduler = scheduler
+    report = await scheduler.start()
+    log.info("scheduler armed: %s", report)
+    from bot.execution import resume_all
+
+    await resume_all(ctx)
 
 
 async def start_http(
@@ -114,6 +133,7 @@ async def start_http(
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
+    await start_scheduler(ctx)
     log.info("upgradebot listening on http://%s:%s/slack/events", host, bound)
     return Running(ctx=ctx, app=bolt, web_runner=runner, port=bound)
 
@@ -131,6 +151,7 @@ async def start_socket_mode(ctx: BotContext, signing_secret: str, app_token: str
     bolt = build_app(ctx, signing_secret)
     handler = AsyncSocketModeHandler(bolt, app_token, web_client=ctx.client)
     await handler.connect_async()  # type: ignore[no-untyped-call]
+    await start_scheduler(ctx)
     log.info("upgradebot connected through Socket Mode")
     running = Running(ctx=ctx, app=bolt)
     running.socket_handler = handler

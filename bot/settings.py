@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.errors import ConfigError
+from checks.models import KeyCheck
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
@@ -141,7 +142,7 @@ class SystemConfig(_Strict):
     channel: str
     adapter: AdapterConfig
     startup_time: timedelta = Field(timedelta(minutes=10), description="slowest agent start-up")
-    key_checks: list[dict[str, Any]] = Field(default_factory=list)
+    key_checks: list[KeyCheck] = Field(default_factory=list)
 
     @field_validator("channel")
     @classmethod

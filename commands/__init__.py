@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from commands import cancel, help, history, propose, status, systems
+from commands import cancel, export, help, history, precheck, propose, status, systems
 from commands import list as list_
 
 SUBCOMMANDS: dict[str, ModuleType] = {
-    module.NAME: module for module in (help, systems, propose, list_, status, cancel, history)
+    module.NAME: module for module in (help, systems, propose, list_, status, precheck, cancel, history)
 }
+SUBCOMMANDS[export.NAME] = export

@@ -162,3 +162,37 @@ def _initial(db: Database) -> None:
         db.execute(statement)
     # The append-only triggers are created by open_database (storage.audit.ensure_append_only)
     # right after the migrations, every time, so a dropped trigger does not stay dropped.
+
+
+@migration("0002_package_files")
+def _package_files(db: Database) -> None:
+    # First sight of each package file (storage.packages); a row is never updated.
+    db.execute(
+        """
+        CREATE TABLE package_files (
+            name TEXT PRIMARY KEY,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+            first_seen TEXT NOT NULL
+        ) STRICT, WITHOUT ROWID
+        """
+    )
+
+
+@migration("0003_check_runs_and_messages")
+def _check_runs(db: Database) -> None:
+    # Evidence of every details / pre-check / verification run, and the thread messages the
+    # bot edits in place (storage.runs).
+    from storage.runs import CREATE_TABLES
+
+    for statement in CREATE_TABLES:
+        db.execute(statement)
+
+
+@migration("0004_upgrade_steps")
+def _upgrade_steps(db: Database) -> None:
+    # One row per trigger of a package step, written before the adapter is called (storage.steps).
+    from storage.steps import CREATE_TABLES
+
+    for statement in CREATE_TABLES:
+        db.execute(statement)

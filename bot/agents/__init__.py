@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -96,8 +97,16 @@ class SimulatedOptions(BaseModel):
         return self
 
 
-def build_adapter(kind: str, name: str, options: Mapping[str, Any]) -> AgentAdapter:
-    """The adapter for system ``name``. Raises ValueError naming the offending key."""
+def build_adapter(
+    kind: str,
+    name: str,
+    options: Mapping[str, Any],
+    clock: Callable[[], datetime] | None = None,
+) -> AgentAdapter:
+    """The adapter for system ``name``. Raises ValueError naming the offending key.
+
+    ``clock`` is the bot's clock; the simulator stamps backups and history with it, so the
+    sandbox's time travel and the tests see a consistent world."""
     if kind == "simulated":
         block = {key: value for key, value in options.items() if key != "kind"}
         try:
@@ -112,12 +121,17 @@ def build_adapter(kind: str, name: str, options: Mapping[str, Any]) -> AgentAdap
             timeout_seconds=parsed.timeout_seconds,
             check_requirements=parsed.check_requirements,
             faults=parsed.faults,
+            clock=clock,
         )
     if kind == "dataminer":
-        raise ValueError(
-            f"systems.{name}.adapter.kind: the 'dataminer' adapter is not available yet; "
-            "use 'simulated' for now."
-        )
+        from bot.agents.dataminer import DataMinerAdapter, DataMinerOptions
+
+        block = {key: value for key, value in options.items() if key != "kind"}
+        try:
+            dataminer = DataMinerOptions.model_validate(block)
+        except ValidationError as error:
+            raise ValueError(_describe(name, error)) from error
+        return DataMinerAdapter.from_options(name, dataminer)
     raise ValueError(
         f"systems.{name}.adapter.kind: unknown adapter kind {kind!r}; "
         f"expected one of {', '.join(ADAPTER_KINDS)}."

@@ -190,7 +190,7 @@ class PackageKind(StrEnum):
 # The DataMiner package file-name pattern, as Skyline's DmUpgradeStorage tool parses it:
 # "DataMiner <a.b.c.d>[(CU<n>)]-<build> <Full|Web> Upgrade[ (rc|internal)].dmupgrade"
 _PACKAGE_NAME = re.compile(
-    r"^DataMiner (?P<version>\d+\.\d+\.\d+\.\d+)(?:\(CU\d+\))?-(?P<build>\d+) "
+    r"^DataMiner (?P<version>\d+\.\d+\.\d+\.\d+)(?:\(CU(?P<cu>\d+)\))?-(?P<build>\d+) "
     r"(?P<type>Full|Web) Upgrade(?: \((?:rc|internal)\))?\.dmupgrade$",
     re.IGNORECASE,
 )
@@ -204,12 +204,15 @@ def is_upgrade_package(name: str) -> bool:
 def package_version(name: str) -> str | None:
     """The raw version a full upgrade package installs, or None for any other package.
 
-    ``DataMiner 10.5.0.0-15230 Full Upgrade.dmupgrade`` -> ``10.5.0.0-15230``.
+    ``DataMiner 10.5.0.0-15230 Full Upgrade.dmupgrade`` -> ``10.5.0.0-15230``; a CU named in
+    the file (``DataMiner 10.4.0.0(CU21)-16001 …``) is kept: ``10.4.0.0-16001-CU21``, the form
+    agents report, since the CU cannot be derived from ``x.y.0.0`` (facts §1).
     """
     match = _PACKAGE_NAME.match(name)
     if match is None or match["type"].casefold() != "full":
         return None
-    return f"{match['version']}-{match['build']}"
+    cu = f"-CU{match['cu']}" if match["cu"] and int(match["cu"]) else ""
+    return f"{match['version']}-{match['build']}{cu}"
 
 
 def package_kind(name: str) -> PackageKind:

@@ -36,6 +36,11 @@ APPROVER = "U0ANNA"
 GROUP_APPROVER = "U0BOB"
 STRANGER = "U0EVE"
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+PACKAGES = (
+    "DataMiner 10.3.0.0(CU20)-0 Full Upgrade.dmupgrade",
+    "DataMiner 10.4.0.0(CU21)-0 Full Upgrade.dmupgrade",
+    "DataMiner 10.5.0.0(CU18)-0 Full Upgrade.dmupgrade",
+)
 
 CONFIG = """\
 timezone: Europe/Brussels
@@ -47,7 +52,7 @@ four_eyes: true
 schedule: {precheck_lead: 24h, reminders: [2h, 15m]}
 blackouts:
   - {name: Year-end freeze, start: "2026-12-20T00:00", end: "2027-01-04T00:00"}
-packages: {dir: ./packages}
+packages: {dir: "{packages}"}
 systems:
   lab:
     channel: C0OPS
@@ -56,9 +61,23 @@ systems:
       kind: simulated
       step_seconds: 0.01
       agents:
-        - {name: dma-lab-01, version: "10.3.0.0-13012"}
-        - {name: dma-lab-02, version: "10.3.0.0-13012"}
-        - {name: dma-lab-03, version: "10.3.0.0-13012", failover_of: dma-lab-02}
+        - name: dma-lab-01
+          version: "10.3.0.0-13012"
+          installed: &runtimes {aspnet_core: ["6.0.36", "8.0.11", "10.0.1"], vcpp: "14.44.35211.0"}
+        - {name: dma-lab-02, version: "10.3.0.0-13012", installed: *runtimes}
+        - {name: dma-lab-03, version: "10.3.0.0-13012", failover_of: dma-lab-02,
+           installed: *runtimes}
+  night:
+    channel: C0NIGHT
+    startup_time: 5m
+    adapter:
+      kind: simulated
+      step_seconds: 0.01
+      agents:
+        - {name: dma-night-01, version: "10.2.0.0-11897-CU4", installed: *runtimes}
+        - {name: dma-night-02, version: "10.2.0.0-11897-CU4", installed: *runtimes}
+        - {name: dma-night-03, version: "10.2.0.0-11897-CU4", failover_of: dma-night-02,
+           installed: *runtimes}
   prod:
     channel: C0PROD
     adapter:
@@ -82,8 +101,13 @@ class FakeClock:
 
 
 def write_config(tmp_path: Path, text: str = CONFIG) -> Path:
+    """The config with its package store in tmp_path, holding placeholder packages."""
+    store = tmp_path / "packages"
+    store.mkdir(exist_ok=True)
+    for name in PACKAGES:
+        (store / name).write_bytes(b"placeholder " + name.encode())
     path = tmp_path / "upgradebot.yml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text.replace("{packages}", str(store)), encoding="utf-8")
     return path
 
 
@@ -98,6 +122,14 @@ def make_context(
     )
     config = load_config(write_config(tmp_path, config_text))
     return build_context(settings, config, clock=clock, db_path=tmp_path / "upgradebot.db")
+
+
+def fast(ctx: BotContext) -> BotContext:
+    """Poll and edit at test speed; the simulated stages take 10 ms."""
+    ctx.poll_seconds = 0.01
+    ctx.progress_edit_seconds = 0.05
+    ctx.shutdown_grace_seconds = 2.0
+    return ctx
 
 
 @dataclass
@@ -175,6 +207,7 @@ async def bot(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Harness]:
     stub = SlackStub(bot_token=BOT_TOKEN, usergroups={"S0ADMINS": [GROUP_APPROVER]})
     api_url = await stub.start()
     ctx = make_context(tmp_path, api_url, clock)
+    fast(ctx)
     running = await start_http(ctx, SECRET, "127.0.0.1", 0)
     session = aiohttp.ClientSession()
     harness = Harness(stub, running, clock, session, f"http://127.0.0.1:{running.port}", tmp_path)

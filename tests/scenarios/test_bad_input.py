@@ -22,7 +22,7 @@ async def assert_nothing_happened(bot: Harness) -> None:
 @pytest.mark.parametrize(
     ("text", "needles"),
     [
-        ("propose moon 10.5 2026-12-02T22:00 4h", ["no system called `moon`", "lab, prod"]),
+        ("propose moon 10.5 2026-12-02T22:00 4h", ["no system called `moon`", "lab, night, prod"]),
         ("propose lab 10.5 2026-13-45T22:00 4h", ["2026-13-45T22:00", "2026-12-02T22:00"]),
         ("propose lab 10.5 2026-11-01T22:00 4h", ["in the past", "future"]),
         ("propose lab ten-five 2026-12-02T22:00 4h", ["not a DataMiner version", "10.5.0 CU3"]),

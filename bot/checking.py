@@ -1,0 +1,161 @@
+"""Running the checks for a window: gather a snapshot, judge it, upload if asked, store the run."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from bot.agents.models import AdapterError, UploadReport
+from bot.context import BotContext
+from bot.domain.models import Window
+from bot.packages import package_files, scan_packages
+from bot.proposals import ProposalDetails
+from bot.snapshot import take_snapshot
+from checks import (
+    PRECHECKS,
+    CheckResult,
+    CheckSettings,
+    CheckStatus,
+    ClusterSnapshot,
+    PackageState,
+    evidence_digest,
+    needed_packages,
+    run_checks,
+    worst_first,
+)
+from storage import CheckRun, record_check_run
+
+DETAIL_KEYS = ("agents_running", "alarms", "requirements", "known_issues")
+
+
+def estimate_result(window: Window, details: ProposalDetails) -> CheckResult:
+    high = details.estimate.high
+    fits = high <= window.length
+    return CheckResult(
+        key="estimate_fits",
+        title="Estimated duration fits the window",
+        status=CheckStatus.PASS if fits else CheckStatus.FAIL,
+        summary=(
+            f"Estimate up to {_minutes(high)} in a window of {_minutes(window.length)}."
+            if fits
+            else f"The estimate (up to {_minutes(high)}) is longer than the window "
+            f"({_minutes(window.length)}): lengthen the window or waive with a reason."
+        ),
+    )
+
+
+def _minutes(value: timedelta) -> str:
+    return f"{int(value.total_seconds() // 60)} min"
+
+
+def upload_result(report: UploadReport | None, error: str | None) -> CheckResult:
+    title = "Packages uploaded (upload only) and verified on every agent"
+    if report is None:
+        return CheckResult(
+            key="upload",
+            title=title,
+            status=CheckStatus.ERROR,
+            summary=error or "The upload did not run.",
+        )
+    if report.ok:
+        return CheckResult(
+            key="upload",
+            title=title,
+            status=CheckStatus.PASS,
+            summary=f"{len(report.packages)} package(s) on {len({r.agent for r in report.results})}"
+            " agent(s): upload has been completed successfully.",
+            details=[f"{r.agent}: {r.package} ok" for r in report.results],
+        )
+    failures = [r for r in report.results if not r.ok]
+    return CheckResult(
+        key="upload",
+        title=title,
+        status=CheckStatus.FAIL,
+        summary=f"Upload failed on {', '.join(sorted({r.agent for r in failures}))}; "
+        "DataMiner fails the whole cluster when one agent fails.",
+        details=[
+            f"{r.agent}: {r.package}: {r.message}"
+            + (f" ({'; '.join(r.prerequisite_failures)})" if r.prerequisite_failures else "")
+            for r in failures
+        ],
+        facts={r.agent: ("ok" if r.ok else "failed") for r in report.results},
+    )
+
+
+async def check_window(
+    ctx: BotContext,
+    window: Window,
+    *,
+    kind: str,
+    upload: bool = False,
+    keys: tuple[str, ...] | None = None,
+) -> CheckRun:
+    """Gather, judge and store one run of checks for ``window``; ``kind`` names the run."""
+    details = ProposalDetails.model_validate(window.plan)
+    system = ctx.system(window.system)
+    now = ctx.now()
+    names = needed_packages(details.plan, [])
+    directory = ctx.config.packages.dir
+    needs_store = upload or (keys is not None and "packages" in keys)
+    packages = scan_packages(ctx.db, directory, names, now=now) if needs_store else None
+    adapter = ctx.adapter(window.system)
+    snapshot = await take_snapshot(
+        adapter,
+        window.system,
+        now=now,
+        packages=packages,
+        timeout_seconds=ctx.adapter_timeout_seconds,
+    )
+    settings = CheckSettings(
+        now=now, backup_max_age=ctx.config.backup_max_age, key_checks=system.key_checks
+    )
+    wanted = DETAIL_KEYS if kind == "details" else keys
+    chosen = [c for c in PRECHECKS if wanted is None or c[0] in wanted]
+    results = run_checks(snapshot, details.plan, settings, chosen)
+    if kind == "details":
+        results.append(estimate_result(window, details))
+    if upload:
+        results.append(await _upload(ctx, window, packages))
+    results = worst_first(results)
+    return record_check_run(
+        ctx.db,
+        window_id=window.id,
+        kind=kind,
+        at=ctx.now(),
+        digest=evidence_digest(results),
+        results=[r.model_dump(mode="json") for r in results],
+        detail={"snapshot_errors": snapshot.errors, **baseline(snapshot)},
+    )
+
+
+async def _upload(
+    ctx: BotContext, window: Window, packages: list[PackageState] | None
+) -> CheckResult:
+    present = [p for p in packages or [] if p.present and not p.changed_since_first_seen]
+    if not packages or len(present) < len(packages):
+        return upload_result(
+            None,
+            "Not uploaded: some packages are missing from the store or "
+            "changed since first seen (see the packages check).",
+        )
+    files = package_files(ctx.config.packages.dir, [p.file or p.name for p in present])
+    try:
+        report = await asyncio.wait_for(
+            ctx.adapter(window.system).upload_only(files), ctx.adapter_timeout_seconds * 6
+        )
+    except TimeoutError:
+        return upload_result(None, "The upload did not finish in time.")
+    except AdapterError as error:
+        return upload_result(None, str(error))
+    return upload_result(report, None)
+
+
+def baseline(snapshot: ClusterSnapshot) -> dict[str, Any]:
+    """What a later verification compares with: versions, states and alarm counts."""
+    cluster, alarms = snapshot.cluster, snapshot.alarms
+    return {
+        "versions": {a.name: a.version for a in cluster.agents} if cluster else {},
+        "states": {a.name: str(a.state) for a in cluster.agents} if cluster else {},
+        "alarm_counts": {str(k): v for k, v in alarms.counts.items()} if alarms else {},
+    }

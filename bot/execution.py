@@ -1,0 +1,199 @@
+"""The night: each package of the plan in order through the agent adapter, progress in one
+edited message, a stop at the first failure, and re-attaching after a restart.
+
+Exactly once: a step's row is written before the adapter is asked to start it, and the run id
+after. A restart re-attaches to a running step; a step whose trigger may or may not have reached
+the DMS is looked up on the adapter and never triggered blindly again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from bot.agents.models import AdapterError, UpgradeOptions, UpgradeRun
+from bot.context import BotContext
+from bot.domain.models import Window, WindowState
+from bot.execution_blocks import halt_blocks, progress_blocks, progress_text
+from bot.packages import package_files
+from bot.proposals import ProposalDetails
+from bot.threads import post_keyed
+from storage import (
+    StepAlreadyTriggered,
+    UpgradeStep,
+    begin_step,
+    finish_step,
+    get_window,
+    list_steps,
+    set_step_run,
+)
+
+log = logging.getLogger(__name__)
+
+
+def execution_items(window: Window) -> list[str]:
+    """The packages in the order they run: each step's prerequisite-only packages, then it."""
+    plan = ProposalDetails.model_validate(window.plan).plan
+    items: list[str] = []
+    for step in plan.steps:
+        items.extend(step.prerequisite_packages)
+        items.append(step.package)
+    return items
+
+
+def _store_name(ctx: BotContext, wanted: str) -> str:
+    """The file in the package store for a (possibly globbed) package name."""
+    if not any(c in wanted for c in "*?["):
+        return wanted
+    matches = sorted(p.name for p in Path(ctx.config.packages.dir).glob(wanted))
+    return matches[0] if len(matches) == 1 else wanted
+
+
+async def run_from(
+    ctx: BotContext, window: Window, position: int, attempt: int, actor: str
+) -> None:
+    """Trigger and follow every item from ``position``; stop at the first failure."""
+    items = execution_items(window)
+    for index in range(position, len(items) + 1):
+        name = _store_name(ctx, items[index - 1])
+        try:
+            step = begin_step(
+                ctx.db,
+                window_id=window.id,
+                position=index,
+                attempt=attempt if index == position else 1,
+                package=name,
+                at=ctx.now(),
+                actor=actor,
+            )
+        except StepAlreadyTriggered:
+            log.error("%s: step %s already triggered; not triggering again", window.label, index)
+            return
+        try:
+            (package,) = package_files(ctx.config.packages.dir, [name])
+            run_id = await ctx.adapter(window.system).start_upgrade(
+                package, UpgradeOptions(all_agents=True, failover_policy="simultaneously")
+            )
+        except (AdapterError, OSError, ValueError) as error:
+            step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=str(error))
+            await halt(ctx, window, step, None)
+            return
+        step = set_step_run(ctx.db, step.id, run_id=run_id, at=ctx.now())
+        if not await follow(ctx, window, step, len(items)):
+            return
+    from bot.verify import finish_execution
+
+    await finish_execution(ctx, window)
+
+
+async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int) -> bool:
+    """Monitor one run until it ends; True when it succeeded."""
+    adapter = ctx.adapter(window.system)
+    last_edit = 0.0
+    run: UpgradeRun | None = None
+    while True:
+        try:
+            run = await adapter.get_progress(step.run_id or "")
+        except AdapterError as error:
+            # While agents restart their web API may not answer: expected, keep watching.
+            log.info("%s: progress unavailable (%s); still watching", window.label, error)
+            await asyncio.sleep(ctx.poll_seconds)
+            continue
+        if run.finished or time.monotonic() - last_edit >= ctx.progress_edit_seconds:
+            await post_keyed(
+                ctx,
+                window,
+                "progress",
+                progress_text(window, step, total, run),
+                progress_blocks(window, step, total, run),
+            )
+            last_edit = time.monotonic()
+        # A failed run still settles on the other agents; report once DataMiner is done with it.
+        if run.failed and run.finished:
+            done = finish_step(
+                ctx.db,
+                step.id,
+                status="failed",
+                at=ctx.now(),
+                error=run.error or "the upgrade reported a failure",
+                detail={"log_path": run.log_path},
+            )
+            await halt(ctx, window, done, run)
+            return False
+        if run.finished and not run.failed:
+            finish_step(ctx.db, step.id, status="done", at=ctx.now())
+            return True
+        await asyncio.sleep(ctx.poll_seconds)
+
+
+async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeRun | None) -> None:
+    """Stop and say what failed, where, the cluster's state, the logs and the choices."""
+    try:
+        cluster = await asyncio.wait_for(
+            ctx.adapter(window.system).get_cluster(), ctx.adapter_timeout_seconds
+        )
+        agents = [(a.name, str(a.state), a.version) for a in cluster.agents]
+    except (AdapterError, TimeoutError):
+        agents = []
+    await post_keyed(
+        ctx,
+        window,
+        f"halt:{step.id}",
+        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed.",
+        halt_blocks(window, step, run, agents),
+    )
+
+
+async def resume(ctx: BotContext, window: Window) -> None:
+    """After a restart: re-attach to the step in flight, never trigger it again."""
+    steps = list_steps(ctx.db, window.id)
+    total = len(execution_items(window))
+    if not steps:
+        await run_from(ctx, window, 1, 1, "upgradebot")
+        return
+    last = steps[-1]
+    if last.status == "running":
+        if await follow(ctx, window, last, total):
+            await run_from(ctx, window, last.position + 1, 1, "upgradebot")
+        return
+    if last.status == "triggering":
+        await _reattach_unknown(ctx, window, last, total)
+        return
+    if last.status == "done":
+        await run_from(ctx, window, last.position + 1, 1, "upgradebot")
+
+
+async def _reattach_unknown(ctx: BotContext, window: Window, step: UpgradeStep, total: int) -> None:
+    runs = await ctx.adapter(window.system).find_runs()
+    match = [
+        r
+        for r in runs
+        if r.package == step.package and (r.started_at is None or r.started_at >= step.started_at)
+    ]
+    if match:
+        step = set_step_run(ctx.db, step.id, run_id=match[-1].run_id, at=ctx.now())
+        if await follow(ctx, window, step, total):
+            await run_from(ctx, window, step.position + 1, 1, "upgradebot")
+        return
+    step = finish_step(
+        ctx.db,
+        step.id,
+        status="unknown",
+        at=ctx.now(),
+        error="the bot stopped while triggering this step and the DMS reports no such run",
+    )
+    await halt(ctx, window, step, None)
+
+
+async def resume_all(ctx: BotContext) -> None:
+    from storage import list_windows
+
+    for window in list_windows(ctx.db, states=[WindowState.EXECUTING]):
+        log.warning("re-attaching to %s, which was executing when the bot stopped", window.label)
+        ctx.spawn(resume(ctx, window))
+
+
+def current(ctx: BotContext, window_id: int) -> Window | None:
+    return get_window(ctx.db, window_id)

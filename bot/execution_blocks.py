@@ -1,0 +1,169 @@
+"""Block Kit for the night: the progress message, a halted run, the before/after comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.agents.models import UpgradeRun
+from bot.blocks import MAX_BLOCKS, _context, _section
+from bot.domain.models import Window
+from bot.ids import RunAction
+from storage import UpgradeStep
+
+Blocks = list[dict[str, Any]]
+_STAGE_ICONS = {
+    "pending": "○",
+    "uploading": "⤴",
+    "installing": "⚙",
+    "starting": "⏻",
+    "done": "✅",
+    "failed": "❌",
+    "aborted": "⏹",
+}
+
+
+def _button(
+    text: str, action: RunAction, value: str, style: str | None = None, confirm: str | None = None
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action.value,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": "Are you sure?"},
+            "text": {"type": "mrkdwn", "text": confirm},
+            "confirm": {"type": "plain_text", "text": text},
+            "deny": {"type": "plain_text", "text": "Back"},
+        }
+    return button
+
+
+def progress_text(window: Window, step: UpgradeStep, total: int, run: UpgradeRun) -> str:
+    state = "failed" if run.failed else ("done" if run.finished else "running")
+    return f"{window.label}: step {step.position}/{total} ({step.package}) {state}."
+
+
+def progress_blocks(window: Window, step: UpgradeStep, total: int, run: UpgradeRun) -> Blocks:
+    lines = [
+        f"{_STAGE_ICONS.get(str(a.stage), '·')} `{a.agent}` {a.stage} {a.percent}%"
+        + (f" — {a.message}" if a.message else "")
+        for a in run.agents[:40]
+    ]
+    return [
+        _section(
+            f"*Upgrade of {window.label}*: step {step.position}/{total} · `{step.package}`"
+            f" · run `{run.run_id}`"
+        ),
+        _section("\n".join(lines) or "(no agents reported yet)"),
+        _context(
+            "Edited as the upgrade moves; all agents in the cluster, failover pairs simultaneously."
+        ),
+    ]
+
+
+def halt_blocks(
+    window: Window,
+    step: UpgradeStep,
+    run: UpgradeRun | None,
+    agents: Sequence[tuple[str, str, str]],
+) -> Blocks:
+    failed = [a.agent for a in run.agents if str(a.stage) == "failed"] if run else []
+    where = ", ".join(failed) or "the cluster"
+    cluster = "\n".join(f"• `{n}` {s}, {v}" for n, s, v in agents) or "(the cluster did not answer)"
+    logs = (
+        f"`{run.log_path}` on {where}"
+        if run and run.log_path
+        else r"`C:\Skyline DataMiner\Upgrades\Packages\<package>\progress.log` on each agent"
+    )
+    value = f"{window.id}:{step.position}:{step.attempt}"
+    return [
+        _section(
+            f"❌ *Step {step.position} failed* on {where}: `{step.package}`\n"
+            f"{step.error or (run.error if run else '') or 'no reason given'}"
+        ),
+        _section(f"*Cluster now*\n{cluster}"),
+        _section(
+            f"*Logs*: {logs}; SLLogCollector gathers every upgrade log and prerequisite result."
+        ),
+        _section(
+            "*Nothing continues without a person.* Retry the step once the cause is "
+            "fixed, or abort and follow the rollback plan (restore the VM snapshot / "
+            "backup taken before the window)."
+        ),
+        {
+            "type": "actions",
+            "block_id": f"halt_{step.id}",
+            "elements": [
+                _button(
+                    "Retry step",
+                    RunAction.RETRY,
+                    value,
+                    "primary",
+                    f"Trigger step {step.position} (`{step.package}`) again on every agent?",
+                ),
+                _button(
+                    "Abort",
+                    RunAction.ABORT,
+                    value,
+                    "danger",
+                    "Mark the window failed and follow the rollback plan?",
+                ),
+            ],
+        },
+    ][:MAX_BLOCKS]
+
+
+def comparison_blocks(
+    window: Window,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    results: Sequence[Any],
+    verified_by: str | None = None,
+) -> Blocks:
+    versions_before = before.get("versions", {})
+    lines = []
+    for agent, version in sorted(after.get("versions", {}).items()):
+        state = after.get("states", {}).get(agent, "?")
+        was = versions_before.get(agent, "?")
+        lines.append(f"• `{agent}` {was} → *{version}* ({state})")
+    severities = sorted(set(before.get("alarm_counts", {})) | set(after.get("alarm_counts", {})))
+    was, now = before.get("alarm_counts", {}), after.get("alarm_counts", {})
+    alarms = (
+        ", ".join(f"{s}: {was.get(s, 0)} → {now.get(s, 0)}" for s in severities)
+        or "none before, none after"
+    )
+    icons = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "❓"}
+    checks = "\n".join(f"{icons.get(r.status, '·')} {r.title}: {r.summary}" for r in results)
+    blocks: Blocks = [
+        _section(f"*G5 · Verification* of {window.label} (target {window.target})"),
+        _section("*Agents (before → after)*\n" + ("\n".join(lines) or "(none)")),
+        _section(f"*Active alarms by severity (day before → now)*\n{alarms}"),
+        _section(f"*Checks*\n{checks}"),
+    ]
+    if verified_by:
+        blocks.append(_context(verified_by))
+    else:
+        value = str(window.id)
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"verify_{window.id}",
+                "elements": [
+                    _button(
+                        "Verified",
+                        RunAction.VERIFIED,
+                        value,
+                        "primary",
+                        "Close the window as done: key functionalities checked by a person?",
+                    ),
+                    _button("Problem…", RunAction.PROBLEM, value, "danger"),
+                ],
+            }
+        )
+    return blocks[:MAX_BLOCKS]

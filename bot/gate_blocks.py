@@ -1,0 +1,137 @@
+"""Block Kit for the gates in a window's thread: the details checklist, the pre-check summary,
+reminders. Pure functions of stored data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.blocks import MAX_BLOCKS, _context, _section, _text
+from bot.domain.models import Window
+from bot.ids import GateAction
+from checks import CheckResult, CheckStatus, summary_line
+
+if TYPE_CHECKING:
+    from bot.details import Item
+
+Blocks = list[dict[str, Any]]
+_STATUS_ICONS = {
+    CheckStatus.PASS: "✅",
+    CheckStatus.WARN: "⚠️",
+    CheckStatus.FAIL: "❌",
+    CheckStatus.ERROR: "❓",
+}
+_ITEM_ICONS = {"ok": "✅", "open": "○", "waived": "↷", "blocked": "❌"}
+
+
+def _button(
+    text: str,
+    action: GateAction,
+    value: str,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action.value,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = confirm
+    return button
+
+
+def details_text(window: Window, items: Sequence[Item]) -> str:
+    settled = sum(1 for i in items if i.is_settled)
+    return f"Details checklist (G2) of {window.label}: {settled}/{len(items)} settled."
+
+
+def details_blocks(window: Window, items: Sequence[Item]) -> Blocks:
+    settled = sum(1 for i in items if i.is_settled)
+    blocks: Blocks = [
+        _section(
+            f"*G2 · Details established* for {window.label}: {settled}/{len(items)} "
+            "settled. Every item must be green or waived with a reason."
+        )
+    ]
+    for item in items:
+        line = f"{_ITEM_ICONS[item.status]} *{item.title}*"
+        if item.summary:
+            line += f"\n{item.summary}"
+        if item.status == "waived":
+            line += f"\n_Waived by <@{item.by}>: {item.reason}_"
+        elif item.status == "ok" and item.by:
+            line += f"\n_Confirmed by <@{item.by}>_"
+        blocks.append(_section(line))
+        if item.status in ("open", "blocked") and window.state.value == "approved":
+            value = f"{window.id}:{item.key}"
+            elements = [_button("Waive…", GateAction.DETAIL_WAIVE, value)]
+            if not item.automatic:
+                elements.insert(0, _button("Confirm", GateAction.DETAIL_CONFIRM, value, "primary"))
+            blocks.append({"type": "actions", "block_id": f"item_{item.key}", "elements": elements})
+    if settled == len(items) and items:
+        blocks.append(_context("G2 closed: the details are established."))
+    return blocks[:MAX_BLOCKS]
+
+
+def precheck_text(window: Window, results: Sequence[CheckResult]) -> str:
+    return f"Pre-check of {window.label}: {summary_line(results)}."
+
+
+def precheck_blocks(
+    window: Window,
+    run_id: int,
+    results: Sequence[CheckResult],
+    accepted_by: str | None,
+    changes: Sequence[str] = (),
+) -> Blocks:
+    blocks: Blocks = [
+        _section(f"*G3 · Day-before pre-check* of {window.label}: {summary_line(results)}")
+    ]
+    if changes:
+        blocks.append(
+            _section(
+                "*Changed since the accepted run:*\n" + "\n".join(f"• {c}" for c in changes[:15])
+            )
+        )
+    for result in results[:30]:
+        line = f"{_STATUS_ICONS[result.status]} *{result.title}*: {result.summary}"
+        if result.details and result.status is not CheckStatus.PASS:
+            line += "\n" + "\n".join(f"    {d}" for d in result.details[:8])
+        blocks.append(_section(_text(line)))
+    if accepted_by:
+        blocks.append(_context(f"✅ Accepted by <@{accepted_by}>"))
+    else:
+        value = f"{window.id}:{run_id}"
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"precheck_{run_id}",
+                "elements": [
+                    _button(
+                        "Accept pre-check",
+                        GateAction.PRECHECK_ACCEPT,
+                        value,
+                        "primary",
+                        {
+                            "title": {"type": "plain_text", "text": "Accept these results?"},
+                            "text": {
+                                "type": "mrkdwn",
+                                "text": "Your acknowledgement is bound to exactly these results.",
+                            },
+                            "confirm": {"type": "plain_text", "text": "Accept"},
+                            "deny": {"type": "plain_text", "text": "Back"},
+                        },
+                    ),
+                    _button("Re-run", GateAction.PRECHECK_RERUN, value),
+                ],
+            }
+        )
+    return blocks[:MAX_BLOCKS]
+
+
+def mention(entries: Sequence[str]) -> str:
+    return " ".join(f"<!subteam^{e}>" if e.startswith("S") else f"<@{e}>" for e in entries)

@@ -1,0 +1,160 @@
+"""What happens to a window over time: actions scheduled at approval, and their handlers.
+
+At approval: the details checklist is posted, and rows are stored for the pre-check
+(``start - precheck_lead``, or at once when that moment has passed), a reminder per configured
+lead, and the window's start (which either expires the window, because a gate is still open, or
+asks for the go). Cancellation cancels the rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot import details
+from bot.context import BotContext
+from bot.domain.gates import next_state
+from bot.domain.models import Window, WindowEvent, WindowState
+from bot.domain.windows import to_slack_date
+from bot.gate_blocks import mention
+from bot.precheck import run_precheck
+from bot.proposals import refresh_proposal
+from bot.scheduler import Handler
+from bot.threads import post_keyed
+from storage import (
+    ScheduledAction,
+    StaleState,
+    cancel_actions,
+    get_window,
+    list_actions,
+    schedule_action,
+    transition,
+)
+
+log = logging.getLogger(__name__)
+
+_OWED = {
+    WindowState.PROPOSED: ("G1, approval of the window", "approvers"),
+    WindowState.APPROVED: ("G2, the details checklist", "operators"),
+    WindowState.PLANNED: ("G3, acceptance of the pre-check", "operators"),
+    WindowState.READY: ("G4, the go at the start", "operators"),
+}
+
+
+def plan_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+    """Store the window's timed actions (idempotent: the same rows come back)."""
+    now = ctx.now()
+    schedule = ctx.config.schedule
+    rows = [
+        schedule_action(
+            ctx.db,
+            window_id=window.id,
+            kind="precheck",
+            due_at=max(now, window.start - schedule.precheck_lead),
+            at=now,
+        ),
+        schedule_action(ctx.db, window_id=window.id, kind="start", due_at=window.start, at=now),
+    ]
+    for lead in schedule.reminders:
+        due = window.start - lead
+        if due > now:
+            kind = f"reminder:{int(lead.total_seconds())}"
+            rows.append(schedule_action(ctx.db, window_id=window.id, kind=kind, due_at=due, at=now))
+    return rows
+
+
+async def after_approval(ctx: BotContext, window: Window) -> None:
+    rows = plan_actions(ctx, window)
+    scheduler = ctx.scheduler
+    if scheduler is not None:
+        for row in rows:
+            scheduler.arm(row)
+    await details.post_details(ctx, window)
+    if scheduler is not None and any(r.due_at <= ctx.now() for r in rows):
+        # Approved less than precheck_lead before the start: the pre-check runs at once.
+        await scheduler.run_due()
+
+
+def after_close(ctx: BotContext, window: Window) -> None:
+    """A window that ended (cancelled, rejected, expired) needs none of its pending actions."""
+    cancel_actions(ctx.db, window.id, at=ctx.now())
+    if ctx.scheduler is not None:
+        ctx.scheduler.disarm([a.id for a in list_actions(ctx.db, window_id=window.id)])
+
+
+# -- handlers -----------------------------------------------------------------------------
+
+
+async def handle_precheck(ctx: BotContext, action: ScheduledAction) -> str:
+    window = get_window(ctx.db, action.window_id)
+    if window is None or window.state.is_terminal or window.state is WindowState.PROPOSED:
+        return f"skipped: window is {window.state.value if window else 'gone'}"
+    resumed = action.started_at is not None and action.status.value == "running"
+    run = await run_precheck(ctx, window, search_thread=resumed)
+    return f"ran: run {run.id}"
+
+
+async def handle_reminder(ctx: BotContext, action: ScheduledAction) -> str:
+    window = get_window(ctx.db, action.window_id)
+    if window is None or window.state not in _OWED:
+        return "skipped: nothing owed"
+    if ctx.now() >= window.start:
+        return "skipped: the start has come"
+    what, role = _OWED[window.state]
+    people = getattr(ctx.config.roles, role)
+    starts = to_slack_date(window.start, "{date_short_pretty} {time}")
+    left = _left(window.start - ctx.now())
+    text = (
+        f"⏰ {window.label} starts {starts} (in {left}). Still owed: {what}. "
+        f"{mention(people) or '(no ' + role + ' configured)'}"
+    )
+    await post_keyed(ctx, window, f"reminder:{action.id}", text, search_thread=True)
+    return f"reminded {role}"
+
+
+def _left(delta: timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+async def handle_start(ctx: BotContext, action: ScheduledAction) -> str:
+    window = get_window(ctx.db, action.window_id)
+    if window is None or window.state.is_terminal:
+        return "skipped: window already ended"
+    if window.state in (WindowState.PROPOSED, WindowState.APPROVED, WindowState.PLANNED):
+        return await expire(ctx, window)
+    if window.state is WindowState.READY:
+        from bot.go import prompt_go
+
+        await prompt_go(ctx, window)
+        return "asked for the go"
+    return f"skipped: window is {window.state.value}"
+
+
+async def expire(ctx: BotContext, window: Window) -> str:
+    what, _ = _OWED[window.state]
+    reason = f"{what} was still open at the start; nothing ran"
+    try:
+        window = transition(
+            ctx.db,
+            window.id,
+            expected=window.state,
+            to=next_state(window.id, window.state, WindowEvent.EXPIRE),
+            actor="upgradebot",
+            action=WindowEvent.EXPIRE.value,
+            at=ctx.now(),
+            reason=reason,
+        )
+    except StaleState:
+        return "skipped: state moved"
+    after_close(ctx, window)
+    await refresh_proposal(ctx, window)
+    log.info("%s expired: %s", window.label, reason)
+    return "expired"
+
+
+HANDLERS: dict[str, Handler] = {
+    "precheck": handle_precheck,
+    "reminder": handle_reminder,
+    "start": handle_start,
+}

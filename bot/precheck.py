@@ -1,0 +1,133 @@
+"""G3, the day-before pre-check: health again, upload only, results in the thread, acceptance
+bound to the evidence it accepted."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import messages
+from bot.checking import check_window
+from bot.context import BotContext
+from bot.domain.errors import NotAllowed
+from bot.domain.gates import next_state
+from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.gate_blocks import mention, precheck_blocks, precheck_text
+from bot.threads import post_keyed
+from checks import CheckResult, describe_changes
+from storage import (
+    CheckRun,
+    StaleState,
+    get_window,
+    latest_check_run,
+    list_acks,
+    list_check_runs,
+    transition,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _results(run: CheckRun) -> list[CheckResult]:
+    return [CheckResult.model_validate(r) for r in run.results]
+
+
+def accepted_run(ctx: BotContext, window: Window) -> CheckRun | None:
+    """The pre-check run the standing G3 acknowledgement accepted, if the gate is passed."""
+    if window.state is not WindowState.READY:
+        return None
+    for ack in reversed(list_acks(ctx.db, window.id)):
+        if ack.gate is GateId.G3 and ack.decision == WindowEvent.ACCEPT_PRECHECK.value:
+            runs = [r for r in list_check_runs(ctx.db, window.id) if r.kind == "precheck"]
+            return next((r for r in reversed(runs) if r.digest == ack.digest), None)
+    return None
+
+
+async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool = False) -> CheckRun:
+    """Run every check plus the upload, post the summary; reopen G3 if the evidence changed."""
+    previous = accepted_run(ctx, window)
+    run = await check_window(ctx, window, kind="precheck", upload=True)
+    window = get_window(ctx.db, window.id) or window
+    changes: list[str] = []
+    if previous is not None and previous.digest != run.digest:
+        changes = describe_changes(_results(previous), _results(run))
+        window = _reopen(ctx, window, run, changes)
+    await post_keyed(
+        ctx,
+        window,
+        f"precheck:{run.id}",
+        precheck_text(window, _results(run)),
+        precheck_blocks(window, run.id, _results(run), None, changes),
+        search_thread=search_thread,
+    )
+    if changes:
+        owed = mention(ctx.config.roles.operators)
+        await post_keyed(
+            ctx,
+            window,
+            f"reopened:{run.id}",
+            f"⚠️ The pre-check of {window.label} changed since it was accepted, so G3 is open "
+            f"again: {'; '.join(changes[:5])}. {owed} please review and accept the new results.",
+        )
+    return run
+
+
+def _reopen(ctx: BotContext, window: Window, run: CheckRun, changes: list[str]) -> Window:
+    try:
+        return transition(
+            ctx.db,
+            window.id,
+            expected=WindowState.READY,
+            to=next_state(window.id, window.state, WindowEvent.REOPEN_PRECHECK),
+            actor="upgradebot",
+            action=WindowEvent.REOPEN_PRECHECK.value,
+            at=ctx.now(),
+            digest=run.digest,
+            detail={"run": run.id, "changes": changes},
+        )
+    except StaleState as stale:
+        return stale.window
+
+
+async def accept_precheck(
+    ctx: BotContext, window: Window, run_id: int, user: str, slack_action: str
+) -> Window:
+    if window.state is WindowState.APPROVED:
+        raise NotAllowed(messages.details_first(window.label))
+    if window.state is not WindowState.PLANNED:
+        raise NotAllowed(messages.gate_not_open(window.label, "G3", window.state.value))
+    if not await ctx.roles.is_operator(user):
+        raise NotAllowed(messages.not_an_operator(user))
+    latest = latest_check_run(ctx.db, window.id, "precheck")
+    if latest is None:
+        raise NotAllowed(messages.no_precheck(window.label))
+    if latest.id != run_id:
+        raise NotAllowed(messages.stale_evidence(window.label))
+    blocking = [r for r in _results(latest) if r.status.blocks]
+    if blocking:
+        raise NotAllowed(messages.precheck_blocked(window.label, len(blocking)))
+    try:
+        window = transition(
+            ctx.db,
+            window.id,
+            expected=WindowState.PLANNED,
+            to=next_state(window.id, window.state, WindowEvent.ACCEPT_PRECHECK),
+            actor=user,
+            action=WindowEvent.ACCEPT_PRECHECK.value,
+            at=ctx.now(),
+            slack_action=slack_action,
+            gate=GateId.G3,
+            decision=WindowEvent.ACCEPT_PRECHECK.value,
+            digest=latest.digest,
+        )
+    except StaleState as stale:
+        raise NotAllowed(
+            messages.already_decided(stale.window.label, stale.window.state.value, None)
+        ) from None
+    await post_keyed(
+        ctx,
+        window,
+        f"precheck:{latest.id}",
+        precheck_text(window, _results(latest)),
+        precheck_blocks(window, latest.id, _results(latest), user),
+    )
+    return window

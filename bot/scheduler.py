@@ -1,0 +1,180 @@
+"""Timed actions: the database is the truth, APScheduler 3.11 is derived from it.
+
+Every timed action (pre-check, reminder, the window's start) is a row in ``scheduled_actions``.
+At start-up the scheduler is re-armed from the rows with stable job ids; an action that fell due
+while the bot was down runs once at start-up, except a reminder whose moment passed by more
+than its own lead (it would remind about something already over): that one is skipped and
+logged. A row is claimed (pending -> running) before it runs, so it never runs twice; a row
+left ``running`` by a crash is resumed once at start-up, and the handlers make their Slack
+posts idempotent (they look for their own message in the thread before posting again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.context import BotContext
+from storage import (
+    ActionStatus,
+    ScheduledAction,
+    claim_action,
+    finish_action,
+    get_action,
+    list_actions,
+    pending_actions,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[BotContext, ScheduledAction], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class RearmReport:
+    armed: int
+    ran_late: int
+    skipped: int
+    resumed: int
+
+
+def reminder_lead(kind: str) -> timedelta | None:
+    """Reminder kinds carry their lead in seconds: ``reminder:7200``."""
+    if not kind.startswith("reminder:"):
+        return None
+    return timedelta(seconds=int(kind.split(":", 1)[1]))
+
+
+def job_id(action_id: int) -> str:
+    return f"action-{action_id}"
+
+
+async def fire_action(scheduler: Scheduler, action_id: int) -> None:
+    """The APScheduler job: a named module-level coroutine that hands over to the shell."""
+    await scheduler.run_action(action_id)
+
+
+class Scheduler:
+    def __init__(self, ctx: BotContext, handlers: dict[str, Handler]) -> None:
+        self.ctx = ctx
+        self.handlers = handlers
+        self._aps = AsyncIOScheduler(timezone=UTC)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._aps.running)
+
+    async def start(self) -> RearmReport:
+        self._aps.start()
+        return await self.rearm()
+
+    async def shutdown(self) -> None:
+        if self._aps.running:
+            self._aps.shutdown(wait=False)
+
+    def arm(self, action: ScheduledAction) -> None:
+        """Add (or replace) the job that runs ``action`` at its due time."""
+        if not self._aps.running:
+            return
+        # APScheduler counts wall-clock time; the bot's clock may run ahead of it (the sandbox's
+        # time travel, tests), so the job fires after the delay the bot's clock sees.
+        run_date = datetime.now(UTC) + max(action.due_at - self.ctx.now(), timedelta(0))
+        self._aps.add_job(
+            fire_action,
+            DateTrigger(run_date=run_date),
+            args=[self, action.id],
+            id=job_id(action.id),
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+
+    def disarm(self, action_ids: list[int]) -> None:
+        for action_id in action_ids:
+            job = self._aps.get_job(job_id(action_id))
+            if job is not None:
+                job.remove()
+
+    async def rearm(self) -> RearmReport:
+        now = self.ctx.now()
+        armed = ran_late = skipped = resumed = 0
+        for action in list_actions(self.ctx.db, statuses=[ActionStatus.RUNNING]):
+            log.warning("resuming action %s (%s) interrupted by a stop", action.id, action.kind)
+            await self._execute(action)
+            resumed += 1
+        for action in pending_actions(self.ctx.db):
+            lead = reminder_lead(action.kind)
+            if action.due_at > now:
+                self.arm(action)
+                armed += 1
+            elif lead is not None and now - action.due_at > lead:
+                if claim_action(self.ctx.db, action.id, at=now):
+                    finish_action(self.ctx.db, action.id, at=now, outcome="skipped: too late")
+                log.info(
+                    "skipped reminder %s for window #%s: due %s, now %s",
+                    action.id,
+                    action.window_id,
+                    action.due_at,
+                    now,
+                )
+                skipped += 1
+            else:
+                await self.run_action(action.id)
+                ran_late += 1
+        return RearmReport(armed, ran_late, skipped, resumed)
+
+    async def run_action(self, action_id: int) -> str | None:
+        """Claim and run one action; None when someone else already ran or claimed it."""
+        if not claim_action(self.ctx.db, action_id, at=self.ctx.now()):
+            return None
+        action = get_action(self.ctx.db, action_id)
+        if action is None:
+            return None
+        return await self._execute(action)
+
+    async def _execute(self, action: ScheduledAction) -> str:
+        handler = self.handlers.get(action.kind.split(":", 1)[0])
+        self.ctx.track()
+        if handler is None:
+            outcome = f"error: no handler for {action.kind}"
+        else:
+            try:
+                outcome = await handler(self.ctx, action)
+            except Exception as error:  # a failed job must not kill the scheduler
+                log.exception("action %s (%s) failed", action.id, action.kind)
+                outcome = f"error: {type(error).__name__}"
+        finish_action(self.ctx.db, action.id, at=self.ctx.now(), outcome=outcome)
+        return outcome
+
+    async def run_due(self) -> int:
+        """Run every pending action whose time has come by the context's clock (sandbox, tests)."""
+        count = 0
+        while True:
+            now = self.ctx.now()
+            due = [a for a in pending_actions(self.ctx.db) if a.due_at <= now]
+            if not due:
+                self.rearm_future()
+                return count
+            action = due[0]
+            self.disarm([action.id])
+            lead = reminder_lead(action.kind)
+            if lead is not None and now - action.due_at > lead:
+                if claim_action(self.ctx.db, action.id, at=now):
+                    finish_action(self.ctx.db, action.id, at=now, outcome="skipped: too late")
+                continue
+            if await self.run_action(action.id) is not None:
+                count += 1
+
+    def rearm_future(self) -> None:
+        """Re-arm every pending action after the bot's clock jumped (the sandbox)."""
+        for action in pending_actions(self.ctx.db):
+            self.arm(action)
+
+    def next_due(self) -> datetime | None:
+        actions = pending_actions(self.ctx.db)
+        return min((a.due_at for a in actions), default=None)

@@ -1,0 +1,238 @@
+"""The night on the simulator through loopback Slack: go, three steps with progress edits, a
+failure that stops the run, a restart that re-attaches, verification with a before/after diff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.agents.models import AgentState
+from bot.agents.simulated import SimulatedAdapter
+from bot.domain.models import GateId, WindowState
+from bot.ids import Action, GateAction, RunAction
+from bot.runtime import start_http
+from bot.sandbox.slack_stub import SlackStub
+from storage import get_window, list_acks, list_audit, list_steps, verify_audit_chain
+from tests.fakes.bot import (
+    APPROVER,
+    BOT_TOKEN,
+    PROPOSER,
+    SECRET,
+    FakeClock,
+    Harness,
+    fast,
+    make_context,
+)
+from tests.scenarios.test_gates import _with_value
+from tests.scenarios.test_propose_approve import texts
+
+CHANNEL = "C0NIGHT"
+OPERATOR = PROPOSER
+START = datetime(2026, 12, 2, 21, 0, tzinfo=UTC)
+BACKUP = {
+    "backup": {"backup_check": {"type": "checkboxes", "selected_options": [{"value": "taken"}]}}
+}
+
+
+def top(bot: Harness) -> dict[str, Any]:
+    return dict(bot.proposals(CHANNEL)[-1].to_slack())
+
+
+def thread(bot: Harness) -> list[dict[str, Any]]:
+    parent = bot.proposals(CHANNEL)[-1]
+    return [m.to_slack() for m in bot.stub.thread(CHANNEL, parent.ts)[1:]]
+
+
+def reply(bot: Harness, starting: str) -> dict[str, Any]:
+    found = [m for m in thread(bot) if m["text"].startswith(starting)]
+    assert found, f"no reply starting {starting!r}: {[m['text'] for m in thread(bot)]}"
+    return found[-1]
+
+
+def state(bot: Harness) -> WindowState:
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None
+    return window.state
+
+
+async def until_state(bot: Harness, wanted: WindowState, timeout: float = 10) -> None:
+    await bot.stub.wait_until(lambda: state(bot) is wanted, timeout=timeout)
+
+
+async def ready_at_start(bot: Harness) -> None:
+    """Propose, approve, settle G2, pre-check and accept it, then reach the start: go prompt."""
+    await bot.command("propose night 10.5 2026-12-02T22:00 4h")
+    await bot.stub.wait_until(lambda: bool(bot.proposals(CHANNEL)))
+    await bot.click(Action.APPROVE, top(bot), APPROVER, channel=CHANNEL)
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("Details checklist") for m in thread(bot))
+    )
+    for item in ("key_functions", "hotfixes", "backup"):
+        checklist = reply(bot, "Details checklist")
+        await bot.click(
+            GateAction.DETAIL_CONFIRM,
+            _with_value(checklist, f"1:{item}"),
+            OPERATOR,
+            channel=CHANNEL,
+        )
+    await until_state(bot, WindowState.PLANNED)
+    bot.clock.now = START - timedelta(hours=24)
+    assert bot.ctx.scheduler is not None
+    await bot.ctx.scheduler.run_due()
+    await bot.click(
+        GateAction.PRECHECK_ACCEPT, reply(bot, "Pre-check of #1"), OPERATOR, channel=CHANNEL
+    )
+    await until_state(bot, WindowState.READY)
+    bot.clock.now = START
+    await bot.ctx.scheduler.run_due()
+    reply(bot, "G4: #1 may start now")
+
+
+async def give_go(bot: Harness) -> None:
+    await bot.click(RunAction.GO, reply(bot, "G4: #1 may start now"), OPERATOR, channel=CHANNEL)
+    (opened,) = await bot.stub.wait_for("views.open", count=1)
+    view = opened.response["view"]
+    status, body = await bot.submit(
+        view, {"backup": {"backup_check": {"type": "checkboxes", "selected_options": []}}}, OPERATOR
+    )
+    assert "backup" in body and "errors" in body
+    assert state(bot) is WindowState.READY
+    status, body = await bot.submit(view, BACKUP, OPERATOR)
+    assert status == 200 and body == ""
+
+
+def sim(bot: Harness) -> SimulatedAdapter:
+    adapter = bot.ctx.adapters["night"]
+    assert isinstance(adapter, SimulatedAdapter)
+    return adapter
+
+
+async def test_the_whole_night_go_three_steps_progress_and_a_verified_result(
+    bot: Harness,
+) -> None:
+    await ready_at_start(bot)
+    await give_go(bot)
+    await until_state(bot, WindowState.VERIFYING)
+    steps = list_steps(bot.ctx.db, 1)
+    assert [(s.position, s.status) for s in steps] == [(1, "done"), (2, "done"), (3, "done")]
+    assert len(await sim(bot).find_runs()) == 3
+    triggered = [e for e in list_audit(bot.ctx.db, 1) if e.action == "step_triggered"]
+    assert [e.detail["run_id"] for e in triggered] == [s.run_id for s in steps]
+    progress = reply(bot, "#1: step 3/3")
+    assert "dma-night-02" in texts(progress)
+    edits = [c for c in bot.stub.calls_to("chat.update") if c.args.get("ts") == progress["ts"]]
+    assert 1 <= len(edits) < 60, "progress is edited, rate-limited, not once per poll"
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("Verification of #1") for m in thread(bot))
+    )
+    comparison = texts(reply(bot, "Verification of #1"))
+    assert "10.2.0 CU4" in comparison or "10.2.0.0-11897-CU4" in comparison
+    assert "10.5.0.0-0-CU18" in comparison
+    assert "Every agent on 10.5.0 CU18" in comparison
+    go = [a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G4]
+    assert len(go) == 1 and go[0].user == OPERATOR and go[0].digest
+    await bot.click(RunAction.VERIFIED, reply(bot, "Verification of #1"), OPERATOR, channel=CHANNEL)
+    await until_state(bot, WindowState.DONE)
+    assert verify_audit_chain(bot.ctx.db).ok
+    assert "*#1*" in await bot.command("history")
+
+
+async def test_a_failure_in_step_two_stops_the_run_and_waits_for_a_person(bot: Harness) -> None:
+    await ready_at_start(bot)
+    sim(bot).faults.fail_upgrade["dma-night-02"] = 2
+    await give_go(bot)
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("❌ #1 stopped") for m in thread(bot)), timeout=10
+    )
+    halted = reply(bot, "❌ #1 stopped: step 2")
+    shown = texts(halted)
+    assert "dma-night-02" in shown and "progress.log" in shown
+    assert "Retry step" in shown and "Abort" in shown
+    assert state(bot) is WindowState.EXECUTING
+    assert [s.status for s in list_steps(bot.ctx.db, 1)] == ["done", "failed"]
+    assert len(await sim(bot).find_runs()) == 2, "step 3 was never triggered"
+    sim(bot).set_agent("dma-night-02", state=AgentState.RUNNING)
+    await bot.click(RunAction.RETRY, halted, OPERATOR, channel=CHANNEL)
+    await until_state(bot, WindowState.VERIFYING)
+    attempts = [(s.position, s.attempt, s.status) for s in list_steps(bot.ctx.db, 1)]
+    assert attempts == [(1, 1, "done"), (2, 1, "failed"), (2, 2, "done"), (3, 1, "done")]
+
+
+async def test_abort_marks_the_window_failed_with_the_rollback_advice(bot: Harness) -> None:
+    await ready_at_start(bot)
+    sim(bot).faults.fail_upgrade["dma-night-01"] = 1
+    await give_go(bot)
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("❌ #1 stopped") for m in thread(bot)), timeout=10
+    )
+    await bot.click(RunAction.ABORT, reply(bot, "❌ #1 stopped"), OPERATOR, channel=CHANNEL)
+    await until_state(bot, WindowState.FAILED)
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None and "rollback plan" in (window.reason or "")
+
+
+async def test_a_go_clicked_twice_triggers_once(bot: Harness) -> None:
+    await ready_at_start(bot)
+    await bot.click(RunAction.GO, reply(bot, "G4: #1 may start now"), OPERATOR, channel=CHANNEL)
+    await bot.click(RunAction.GO, reply(bot, "G4: #1 may start now"), OPERATOR, channel=CHANNEL)
+    opened = await bot.stub.wait_for("views.open", count=2)
+    first, second = (o.response["view"] for o in opened)
+    await bot.submit(first, BACKUP, OPERATOR)
+    await bot.submit(second, BACKUP, OPERATOR)
+    await until_state(bot, WindowState.VERIFYING)
+    assert len([a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G4]) == 1
+    assert len(await sim(bot).find_runs()) == 3
+    assert any("is not open: the window is executing" in t for t in bot.ephemeral_texts(OPERATOR))
+
+
+async def test_the_go_is_refused_when_health_changed_since_the_accepted_precheck(
+    bot: Harness,
+) -> None:
+    await ready_at_start(bot)
+    sim(bot).faults.unreachable.add("dma-night-03")
+    await give_go(bot)
+    await until_state(bot, WindowState.PLANNED)
+    assert await sim(bot).find_runs() == []
+    notice = reply(bot, "⚠️ No go for #1")
+    assert "dma-night-03" in notice["text"]
+
+
+async def test_a_restart_mid_step_reattaches_and_never_triggers_twice(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    stub = SlackStub(bot_token=BOT_TOKEN, usergroups={"S0ADMINS": ["U0BOB"]})
+    api = await stub.start()
+    session = aiohttp.ClientSession()
+    try:
+        first = await start_http(fast(make_context(tmp_path, api, clock)), SECRET, "127.0.0.1", 0)
+        bot = Harness(stub, first, clock, session, f"http://127.0.0.1:{first.port}", tmp_path)
+        adapter = sim(bot)
+        adapter.step_seconds = 0.15
+        await ready_at_start(bot)
+        await give_go(bot)
+        await stub.wait_until(
+            lambda: any(s.status == "running" for s in list_steps(first.ctx.db, 1)), timeout=10
+        )
+        assert [s.status for s in list_steps(first.ctx.db, 1)][-1] == "running"
+        first.ctx.shutdown_grace_seconds = 0.0
+        await first.stop()
+        second_ctx = fast(make_context(tmp_path, api, clock))
+        second_ctx.adapters = dict(first.ctx.adapters)  # the DMS outlives the bot
+        second = await start_http(second_ctx, SECRET, "127.0.0.1", 0)
+        bot = Harness(stub, second, clock, session, f"http://127.0.0.1:{second.port}", tmp_path)
+        await until_state(bot, WindowState.VERIFYING, timeout=15)
+        steps = list_steps(second.ctx.db, 1)
+        assert [(s.position, s.attempt, s.status) for s in steps] == [
+            (1, 1, "done"),
+            (2, 1, "done"),
+            (3, 1, "done"),
+        ]
+        assert len(await adapter.find_runs()) == 3
+        await second.stop()
+        await adapter.shutdown()
+    finally:
+        await session.close()
+        await stub.stop()
