@@ -97,12 +97,14 @@ async def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"agents: {AGENTS}, steps: 3, simulated stage: 1.0 s")
     print(
-        f"wall time, propose to verified: {total:6.2f} s (of which the upgrade: {night_seconds:.2f} s)"
+        f"wall time, propose to verified: {total:6.2f} s "
+        f"(of which the upgrade: {night_seconds:.2f} s)"
     )
     print(f"Slack Web API calls: {len(stub.calls)}")
     print(
         f"progress edits: {len(edits)} in {night_seconds:.1f} s = "
-        f"{len(edits) / night_seconds * 60:.0f} per minute (at most one edit per 3 s, plus one as each step ends)"
+        f"{len(edits) / night_seconds * 60:.0f} per minute "
+        "(at most one edit per 3 s, plus one as each step ends)"
     )
     print(f"peak RSS (bot + Slack stand-in): {peak_mb:.0f} MB   (target: < 150 MB)")
 
