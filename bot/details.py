@@ -35,14 +35,14 @@ class Item:
     key: str
     title: str
     automatic: bool
-    status: str  # ok | open | waived | blocked
+    status: str  # ok | warn (settled, read it) | open | waived | blocked
     summary: str = ""
     by: str | None = None
     reason: str | None = None
 
     @property
     def is_settled(self) -> bool:
-        return self.status in ("ok", "waived")
+        return self.status in ("ok", "warn", "waived")
 
 
 def checklist(results: Sequence[CheckResult], acks: Sequence[Acknowledgement]) -> list[Item]:
@@ -61,7 +61,7 @@ def checklist(results: Sequence[CheckResult], acks: Sequence[Acknowledgement]) -
         if waiver is not None and waiver.decision.startswith("waive:"):
             status = "waived"
         else:
-            status = "blocked" if result.status.blocks else "ok"
+            status = "blocked" if result.status.blocks else str(result.status).replace("pass", "ok")
         items.append(
             Item(
                 key,

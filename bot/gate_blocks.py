@@ -21,7 +21,7 @@ _STATUS_ICONS = {
     CheckStatus.FAIL: "❌",
     CheckStatus.ERROR: "❓",
 }
-_ITEM_ICONS = {"ok": "✅", "open": "○", "waived": "↷", "blocked": "❌"}
+_ITEM_ICONS = {"ok": "✅", "warn": "⚠️", "open": "○", "waived": "↷", "blocked": "❌"}
 
 
 def _button(

@@ -236,3 +236,14 @@ async def test_the_proposal_goes_to_the_systems_channel_not_where_it_was_typed(
     await bot.command("propose prod 10.5 2026-12-02T22:00 4h", channel=CHANNEL)
     await bot.stub.wait_until(lambda: bool(bot.stub.messages("C0PROD")))
     assert bot.proposals(CHANNEL) == []
+
+
+async def test_failover_only_known_issues_are_left_out_for_a_cluster_without_pairs(
+    bot: Harness,
+) -> None:
+    await bot.command("propose prod 10.5 2026-12-02T22:00 4h")
+    await bot.stub.wait_until(lambda: bool(bot.stub.messages("C0PROD")))
+    shown = texts(bot.stub.messages("C0PROD")[0].to_slack())
+    assert "Known issue" in shown
+    assert "If the system has Failover pairs" not in shown
+    assert "Failover pair (" not in shown
