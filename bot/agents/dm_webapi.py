@@ -1,0 +1,468 @@
+"""DataMiner Web Services v1 over JSON, as the dataminer adapter speaks it.
+
+``POST <dma>/API/v1/Json.asmx/<Method>`` with the parameters as a JSON object; the answer is
+``{"d": <result>}``. A session (the connection GUID of ``ConnectAppAndInfo``) ends after 5 idle
+minutes, on log-out or when IIS recycles; DataMiner then answers HTTP 500 with
+``ExceptionType`` ``Skyline.DataMiner.Web.Common.NoConnectionWebApiException``, and the client
+connects again once. Facts: ``domain/dataminer-facts.md`` §4a; method and type pages:
+``develop/webservices/WS_v1/`` in SkylineCommunications/dataminer-docs.
+
+``Transport`` is the one aiohttp session of an adapter (TLS checks on unless configured off);
+it turns network failures into the port's errors and never puts a body, a header or a
+credential into an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import os
+import re
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+
+from bot.agents.models import AdapterError, AdapterTimeout, AgentUnreachable, Alarm, Severity
+
+log = logging.getLogger(__name__)
+
+CLIENT_APP_NAME = "upgradebot"
+NO_CONNECTION = "NoConnectionWebApiException"
+# IIS answers 503 while DataMiner (or its web API) is stopped; a proxy in front answers 502/504.
+NOT_ANSWERING_STATUSES = frozenset({502, 503, 504})
+_MAX_SERVER_TEXT = 300
+LOGIN_BACKOFF_SECONDS = 60.0
+
+T = TypeVar("T")
+
+
+class NotAnswering(AgentUnreachable):
+    """One address gave no answer at all (refused, dropped, or 502/503/504): the caller may ask
+    another Agent. A DMS that answers "an Agent is unreachable" raises plain AgentUnreachable."""
+
+
+class UntrustedCertificate(AdapterError):
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        super().__init__(
+            f"The TLS certificate of {where} is not trusted ({reason}). Put the certificate of "
+            "the CA that signed it in a PEM file and set ca_bundle to that path "
+            "(verify_tls: false is for labs only)."
+        )
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """The bot's DataMiner account and UDAPI token, read from ``<env_prefix>_USER``,
+    ``_PASSWORD`` and ``_ROUTES_TOKEN``. Its repr names the variables, never the values."""
+
+    env_prefix: str
+    user: SecretStr
+    password: SecretStr
+    routes_token: SecretStr | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(from ${self.env_prefix}_USER, _PASSWORD, _ROUTES_TOKEN)"
+
+    def redact(self, text: str) -> str:
+        """Text from a server with every credential replaced by ***; the user name only as a
+        whole word, so "robot" survives a user called "bot"."""
+        for secret in (self.password, self.routes_token):
+            if secret is not None and secret.get_secret_value():
+                text = text.replace(secret.get_secret_value(), "***")
+        if user := self.user.get_secret_value():
+            text = re.sub(rf"(?<!\w){re.escape(user)}(?!\w)", "***", text)
+        return text
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str
+
+    def payload(self) -> Any:
+        """The body as JSON; ValueError when it is not JSON."""
+        return json.loads(self.body.decode("utf-8"))
+
+    def payload_or_none(self) -> Any:
+        try:
+            return self.payload()
+        except ValueError:
+            return None
+
+    def describe(self) -> str:
+        return f"{self.content_type or 'no content type'}, {len(self.body)} bytes"
+
+
+def check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL such as https://dma01.example")
+    return value.rstrip("/")
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def tls_setting(ca_bundle: str | None, verify_tls: bool) -> ssl.SSLContext | bool:
+    """What aiohttp's ``ssl=`` gets: a context trusting only ``ca_bundle``, or the system's
+    trust store (True), or no checks at all (False, labs only)."""
+    if ca_bundle is not None:
+        return ssl.create_default_context(cafile=ca_bundle)
+    return verify_tls
+
+
+def read_credentials(
+    prefix: str, with_token: bool, environ: Mapping[str, str] | None = None
+) -> Credentials:
+    """The account (and token) from the environment; ValueError naming what is missing."""
+    env = os.environ if environ is None else environ
+    wanted = ["USER", "PASSWORD", *(["ROUTES_TOKEN"] if with_token else [])]
+    if missing := [f"{prefix}_{key}" for key in wanted if not env.get(f"{prefix}_{key}")]:
+        raise ValueError(f"set {' and '.join(missing)} in the environment (or .env)")
+    token = env.get(f"{prefix}_ROUTES_TOKEN") if with_token else None
+    return Credentials(
+        env_prefix=prefix,
+        user=SecretStr(env[f"{prefix}_USER"]),
+        password=SecretStr(env[f"{prefix}_PASSWORD"]),
+        routes_token=SecretStr(token) if token else None,
+    )
+
+
+class Transport:
+    """The adapter's HTTP client. The aiohttp session is made on first use (inside the loop)
+    and released by ``close``; a later request makes a new one."""
+
+    def __init__(self, *, timeout_seconds: float, tls: ssl.SSLContext | bool) -> None:
+        self.timeout_seconds = timeout_seconds
+        self._tls = tls
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._tls),
+                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds),
+            )
+        return self._session
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        where: str,
+        operation: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        try:
+            async with self._client().request(method, url, json=body, headers=headers) as answer:
+                data = await answer.read()
+                return Answer(answer.status, data, answer.content_type)
+        except TimeoutError:
+            raise AdapterTimeout(operation, self.timeout_seconds, where) from None
+        except aiohttp.ClientConnectorCertificateError as error:
+            raise UntrustedCertificate(where, _certificate_reason(error)) from None
+        except aiohttp.ClientSSLError as error:
+            raise AdapterError(
+                f"The TLS handshake with {where} failed ({type(error).__name__}) while "
+                f"{operation}; check that url uses the scheme and port DataMiner serves."
+            ) from None
+        except aiohttp.ClientConnectionError as error:
+            log.debug("%s did not answer while %s: %s", where, operation, type(error).__name__)
+            raise NotAnswering(where, operation) from None
+        except aiohttp.ClientError as error:
+            raise AdapterError(
+                f"The request to {where} failed while {operation} ({type(error).__name__})."
+            ) from None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _certificate_reason(error: aiohttp.ClientConnectorCertificateError) -> str:
+    reason = getattr(error.certificate_error, "verify_message", None)
+    return str(reason or "certificate verify failed")
+
+
+# --- what DataMiner answers (DMAConnectAndInfo, DMAInfo, DMAAlarm), parsed at the edge -------
+
+
+class _Dm(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class ConnectInfo(_Dm):
+    connection: str | None = Field(None, alias="Connection")
+    version: str | None = Field(None, alias="DMAVersion")
+    message: str | None = Field(None, alias="Message")
+    message_type: str | None = Field(None, alias="MessageType")
+
+
+class DmaInfo(_Dm):
+    id: int = Field(alias="ID")
+    name: str = Field(alias="Name")
+    primary_ip: str = Field("", alias="PrimaryIP")
+    status: str = Field("Unknown", alias="Status")
+    is_failover: bool = Field(False, alias="IsFailOver")
+    last_change_utc: int = Field(0, alias="LastChangeUTC")
+
+
+class DmaAlarm(_Dm):
+    dataminer_id: int = Field(alias="DataMinerID")
+    hosting_agent_id: int = Field(0, alias="HostingAgentID")
+    id: int = Field(alias="ID")
+    element_name: str = Field("", alias="ElementName")
+    parameter_name: str = Field("", alias="ParameterName")
+    display_value: str | None = Field(None, alias="DisplayValue")
+    alarm_state: str = Field("", alias="AlarmState")
+    time_of_arrival_utc: int = Field(0, alias="TimeOfArrivalUTC")
+    is_cleared: bool = Field(False, alias="IsCleared")
+
+
+_SEVERITIES = {severity.value: severity for severity in Severity}
+
+
+def to_alarm(alarm: DmaAlarm, names: Mapping[int, str]) -> Alarm:
+    """DMAAlarm -> Alarm. ``AlarmState`` carries the severity (facts §4a, [I]); a state that is
+    not one of ours (Undefined, Not monitored, Masked) counts as normal."""
+    hosting = alarm.hosting_agent_id or alarm.dataminer_id
+    return Alarm(
+        id=f"{alarm.dataminer_id}/{alarm.id}",
+        agent=names.get(hosting, str(hosting)),
+        element=alarm.element_name,
+        parameter=alarm.parameter_name,
+        severity=_SEVERITIES.get(alarm.alarm_state.strip().casefold(), Severity.NORMAL),
+        value=alarm.display_value or "",
+        since=datetime.fromtimestamp(alarm.time_of_arrival_utc / 1000, UTC),
+    )
+
+
+class _Fault(_Dm):
+    """How ASP.NET web services report an exception: HTTP 500 with this object."""
+
+    message: str = Field("", alias="Message")
+    exception_type: str = Field("", alias="ExceptionType")
+
+    @classmethod
+    def of(cls, payload: Any) -> _Fault:
+        try:
+            return cls.model_validate(payload)
+        except ValidationError:
+            return cls()
+
+    @property
+    def is_no_connection(self) -> bool:
+        return self.exception_type.endswith(NO_CONNECTION) or self.message.startswith(
+            "No connection available"
+        )
+
+
+class _NoConnection(Exception):
+    """The session GUID is no longer valid; never leaves this module."""
+
+
+def _client_version() -> str:
+    try:
+        return metadata.version("upgradebot")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+class WebApi:
+    """One DMA's web API with its session, reused until DataMiner drops it or it sits idle for
+    ``idle_seconds`` (DataMiner drops it after 5 idle minutes; the adapter renews after 4).
+    ``label`` names the DMA in messages: the Agent's name once known, else the host."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        transport: Transport,
+        *,
+        label: str,
+        idle_seconds: float = 240.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.label = label
+        self._credentials = credentials
+        self._transport = transport
+        self._idle_seconds = idle_seconds
+        self._clock = clock
+        self._connection: str | None = None
+        self._last_used = 0.0
+        self.version: str | None = None  # DMAVersion of the newest login
+        self.connected_at = float("-inf")
+        self._refusal: tuple[float, AdapterError] | None = None
+        self._connecting = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"WebApi({self.base_url!r})"
+
+    async def connect(self, operation: str) -> ConnectInfo:
+        """A new session (``ConnectAppAndInfo``); its ``version`` is this DMA's DMAVersion.
+        A refused login is not retried, and for ``LOGIN_BACKOFF_SECONDS`` every call gets the
+        same refusal without asking: wrong passwords in a row may lock the account."""
+        if self._refusal is not None and self._clock() - self._refusal[0] < LOGIN_BACKOFF_SECONDS:
+            raise self._refusal[1]
+        try:
+            return await self._login(operation)
+        except AdapterError as error:
+            if not isinstance(error, AgentUnreachable | AdapterTimeout):
+                self._refusal = (self._clock(), error)
+            raise
+
+    async def _login(self, operation: str) -> ConnectInfo:
+        body = {
+            "host": "",
+            "login": self._credentials.user.get_secret_value(),
+            "password": self._credentials.password.get_secret_value(),
+            "clientAppName": CLIENT_APP_NAME,
+            "clientAppVersion": _client_version(),
+            "clientComputerName": socket.gethostname(),
+        }
+        try:
+            result = await self._post("ConnectAppAndInfo", body, operation, retry=False)
+        except _NoConnection:
+            result = None
+        except _Refused as refused:
+            raise self._login_refused(refused.text) from None
+        info = self._parse("ConnectAppAndInfo", ConnectInfo, result if result is not None else {})
+        if info.message_type == "Challenge":
+            raise AdapterError(
+                f"The DataMiner account in ${self._credentials.env_prefix}_USER needs two-step "
+                f"authentication on {self.label}; give the bot an account without it."
+            )
+        if not info.connection:
+            raise self._login_refused(info.message or "no connection was returned")
+        self._connection, self._last_used = info.connection, self._clock()
+        self.version, self.connected_at = info.version, self._last_used
+        self._refusal = None
+        return info
+
+    async def call(self, method: str, operation: str, *, connection_param: str) -> Any:
+        """Calls a method that takes only the connection; reconnects once if the session has
+        expired."""
+        for attempt in (1, 2):
+            connection = await self._session(operation)
+            try:
+                result = await self._post(method, {connection_param: connection}, operation)
+            except _NoConnection:
+                if self._connection == connection:  # a concurrent call may have renewed it
+                    self._connection = None
+                if attempt == 1:
+                    log.info("web API session on %s expired; connecting again", self.label)
+                    continue
+                raise AdapterError(
+                    f"DataMiner at {self.label} dropped a fresh web API session at once while "
+                    f"{operation}; check the DataMiner web server (IIS) there."
+                ) from None
+            self._last_used = self._clock()
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def agents_info(self, operation: str) -> list[DmaInfo]:
+        result = await self.call("GetDataMinerAgentsInfo", operation, connection_param="connection")
+        return self._parse("GetDataMinerAgentsInfo", list[DmaInfo], result)
+
+    async def active_alarms(self, operation: str) -> list[DmaAlarm]:
+        # The documented parameter of GetActiveAlarms is "Connection" (capital C).
+        result = await self.call("GetActiveAlarms", operation, connection_param="Connection")
+        return self._parse("GetActiveAlarms", list[DmaAlarm], result)
+
+    async def _session(self, operation: str) -> str:
+        async with self._connecting:
+            idle = self._clock() - self._last_used
+            if self._connection is None or idle >= self._idle_seconds:
+                await self.connect(operation)
+            assert self._connection is not None
+            return self._connection
+
+    async def _post(
+        self, method: str, body: dict[str, Any], operation: str, retry: bool = True
+    ) -> Any:
+        url = f"{self.base_url}/API/v1/Json.asmx/{method}"
+        for attempt in (1, 2):
+            answer = await self._transport.send(
+                "POST", url, where=self.label, operation=operation, body=body
+            )
+            if answer.status in NOT_ANSWERING_STATUSES:
+                raise NotAnswering(self.label, operation)
+            if answer.status == 200:
+                return self._unwrap(method, answer)
+            fault = _Fault.of(answer.payload_or_none())
+            if answer.status == 500 and fault.is_no_connection:
+                raise _NoConnection
+            text = self._credentials.redact(fault.message)[:_MAX_SERVER_TEXT]
+            if not retry and answer.status in (401, 403, 500):
+                raise _Refused(text)
+            if answer.status == 500 and attempt == 1:
+                log.info("%s answered HTTP 500 to %s; trying once more", self.label, method)
+                continue
+            said = f": {text}" if text else ""
+            raise AdapterError(
+                f"DataMiner at {self.label} failed {method} while {operation} "
+                f"(HTTP {answer.status}{', twice' if answer.status == 500 else ''}){said}."
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unwrap(self, method: str, answer: Answer) -> Any:
+        try:
+            payload = answer.payload()
+        except ValueError:
+            raise AdapterError(
+                f"DataMiner at {self.label} answered {method} with something that is not JSON "
+                f"({answer.describe()}). Check that url points at the DataMiner web server "
+                "and that no proxy or login page answers in its place."
+            ) from None
+        if not isinstance(payload, dict) or "d" not in payload:
+            raise AdapterError(
+                f"DataMiner at {self.label} answered {method} with JSON that is not wrapped in "
+                '{"d": ...}; is this the Web Services v1 JSON endpoint?'
+            )
+        return payload["d"]
+
+    def _parse(self, method: str, shape: type[T], result: Any) -> T:
+        try:
+            parsed: T = TypeAdapter(shape).validate_python(result)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the result"
+            raise AdapterError(
+                f"DataMiner at {self.label} answered {method} in a shape the adapter does not "
+                f"know ({where}: {first['msg']})."
+            ) from None
+        return parsed
+
+    def _login_refused(self, text: str) -> AdapterError:
+        prefix = self._credentials.env_prefix
+        return AdapterError(
+            f"DataMiner at {self.label} refused the login of the account in ${prefix}_USER "
+            f"(password in ${prefix}_PASSWORD): {self._credentials.redact(text)}"
+        )
+
+
+class _Refused(Exception):
+    def __init__(self, text: str) -> None:
+        self.text = text
