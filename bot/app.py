@@ -74,6 +74,7 @@ def listener_table(listeners: Listeners | None = None) -> list[tuple[str, str, H
         ("action", RunAction.CANCEL.value, runs.on_cancel if runs else None),
         ("action", RunAction.RETRY.value, runs.on_retry if runs else None),
         ("action", RunAction.ABORT.value, runs.on_abort if runs else None),
+        ("action", RunAction.MANUAL_DONE.value, runs.on_manual_done if runs else None),
         ("action", RunAction.VERIFIED.value, runs.on_verified if runs else None),
         ("action", RunAction.PROBLEM.value, runs.on_problem if runs else None),
         ("view", RunView.GO.value, runs.on_go_form if runs else None),

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from bot.agents.models import AdapterError, UploadReport
+from bot.agents.models import AdapterError, ManualStepRequired, UploadReport
 from bot.context import BotContext
 from bot.domain.models import Window
 from bot.packages import package_files, scan_packages
@@ -113,6 +113,7 @@ async def check_window(
     wanted = DETAIL_KEYS if kind == "details" else keys
     chosen = [c for c in PRECHECKS if wanted is None or c[0] in wanted]
     results = run_checks(snapshot, details.plan, settings, chosen)
+    results = [by_hand(r, snapshot) for r in results]
     if kind == "details":
         results.append(estimate_result(window, details))
     if upload:
@@ -146,9 +147,37 @@ async def _upload(
         )
     except TimeoutError:
         return upload_result(None, "The upload did not finish in time.")
+    except ManualStepRequired as manual:
+        return CheckResult(
+            key="upload",
+            title="Packages uploaded (upload only) and verified on every agent",
+            status=CheckStatus.WARN,
+            summary="Upload only is done by a person on this system; accept the pre-check "
+            "once Cube reports “Upload has been completed successfully”.",
+            details=manual.instructions,
+        )
     except AdapterError as error:
         return upload_result(None, str(error))
     return upload_result(report, None)
+
+
+# Which checks stand on which part of the snapshot, for parts a person reads by hand.
+_PART_KEYS = {"requirements": ("requirements", "disk_space"), "backups": ("backups",)}
+
+
+def by_hand(result: CheckResult, snapshot: ClusterSnapshot) -> CheckResult:
+    """A check whose input this adapter cannot read (no route on a real DMS) becomes a warning
+    that says what to check by hand, instead of an error that blocks the gate."""
+    for part, instructions in snapshot.manual.items():
+        if result.key in _PART_KEYS.get(part, ()) and result.status is CheckStatus.ERROR:
+            return result.model_copy(
+                update={
+                    "status": CheckStatus.WARN,
+                    "summary": f"Check by hand: {result.title.lower()} cannot be read here.",
+                    "details": instructions.splitlines(),
+                }
+            )
+    return result
 
 
 def baseline(snapshot: ClusterSnapshot) -> dict[str, Any]:

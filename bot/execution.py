@@ -13,10 +13,18 @@ import logging
 import time
 from pathlib import Path
 
-from bot.agents.models import AdapterError, UpgradeOptions, UpgradeRun
+from bot import messages
+from bot.agents.models import AdapterError, ManualStepRequired, UpgradeOptions, UpgradeRun
 from bot.context import BotContext
-from bot.domain.models import Window, WindowState
-from bot.execution_blocks import halt_blocks, progress_blocks, progress_text
+from bot.domain.errors import NotAllowed, UpgradeBotError
+from bot.domain.models import GateId, Window, WindowState
+from bot.execution_blocks import (
+    halt_blocks,
+    manual_blocks,
+    progress_blocks,
+    progress_text,
+    watch_blocks,
+)
 from bot.packages import package_files
 from bot.proposals import ProposalDetails
 from bot.threads import post_keyed
@@ -27,19 +35,29 @@ from storage import (
     finish_step,
     get_window,
     list_steps,
+    record_ack,
     set_step_run,
 )
 
 log = logging.getLogger(__name__)
 
 
+MANUAL = "manual"  # the run id of a step a person runs in Cube
+
+
 def execution_items(window: Window) -> list[str]:
     """The packages in the order they run: each step's prerequisite-only packages, then it."""
+    return [package for package, _ in execution_plan(window)]
+
+
+def execution_plan(window: Window) -> list[tuple[str, str | None]]:
+    """(package, the version every agent runs after it) in order; None for prerequisite-only
+    packages, which change no version."""
     plan = ProposalDetails.model_validate(window.plan).plan
-    items: list[str] = []
+    items: list[tuple[str, str | None]] = []
     for step in plan.steps:
-        items.extend(step.prerequisite_packages)
-        items.append(step.package)
+        items.extend((package, None) for package in step.prerequisite_packages)
+        items.append((step.package, step.to_label))
     return items
 
 
@@ -76,6 +94,17 @@ async def run_from(
             run_id = await ctx.adapter(window.system).start_upgrade(
                 package, UpgradeOptions(all_agents=True, failover_policy="simultaneously")
             )
+        except ManualStepRequired as manual:
+            step = set_step_run(ctx.db, step.id, run_id=MANUAL, at=ctx.now())
+            await post_keyed(
+                ctx,
+                window,
+                f"manual:{step.id}",
+                f"✋ {window.label} step {step.position}: a person runs it in Cube.",
+                manual_blocks(window, step, manual.instructions, None),
+            )
+            ctx.spawn(watch_by_hand(ctx, window, step))
+            return
         except (AdapterError, OSError, ValueError) as error:
             step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=str(error))
             await halt(ctx, window, step, None)
@@ -146,6 +175,87 @@ async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeR
     )
 
 
+async def watch_by_hand(ctx: BotContext, window: Window, step: UpgradeStep) -> None:
+    """While a person runs a step in Cube, show the agents' states and versions as the web API
+    reports them (an agent that does not answer while it upgrades is expected)."""
+    adapter = ctx.adapter(window.system)
+    while _still_by_hand(ctx, window.id, step.id):
+        try:
+            cluster = await asyncio.wait_for(adapter.get_cluster(), ctx.adapter_timeout_seconds)
+            lines = [f"`{a.name}` {a.state} {a.version}" for a in cluster.agents]
+        except (AdapterError, TimeoutError):
+            lines = ["(the cluster does not answer right now: expected while agents restart)"]
+        await post_keyed(
+            ctx,
+            window,
+            "progress",
+            f"{window.label}: step {step.position} by hand, watching the agents.",
+            watch_blocks(window, step, lines),
+        )
+        await asyncio.sleep(max(ctx.progress_edit_seconds, ctx.poll_seconds))
+
+
+def _still_by_hand(ctx: BotContext, window_id: int, step_id: int) -> bool:
+    return any(s.id == step_id and s.status == "running" for s in list_steps(ctx.db, window_id))
+
+
+async def confirm_by_hand(
+    ctx: BotContext, window: Window, position: int, user: str, slack_action: str
+) -> None:
+    """An operator says Cube finished a step; the bot checks the agents, then goes on."""
+    if not await ctx.roles.is_operator(user):
+        raise NotAllowed(messages.not_an_operator(user))
+    steps = [s for s in list_steps(ctx.db, window.id) if s.position == position]
+    step = steps[-1] if steps else None
+    if (
+        window.state is not WindowState.EXECUTING
+        or step is None
+        or step.run_id != MANUAL
+        or step.status != "running"
+    ):
+        raise NotAllowed(f"Step {position} of {window.label} is not waiting for Cube.")
+    expected = execution_plan(window)[position - 1][1]
+    if expected is not None:
+        cluster = await asyncio.wait_for(
+            ctx.adapter(window.system).get_cluster(), ctx.adapter_timeout_seconds
+        )
+        behind = [
+            f"{a.name} reports {_label(ctx, a.version)} ({a.state})"
+            for a in cluster.agents
+            if _label(ctx, a.version) != expected or str(a.state) != "running"
+        ]
+        if behind:
+            raise NotAllowed(
+                f"Not yet: {'; '.join(behind)}. Step {position} must leave every agent Running "
+                f"on {expected}; click again when Cube reports the upgrade completed."
+            )
+    record_ack(
+        ctx.db,
+        window_id=window.id,
+        gate=GateId.G4,
+        user=user,
+        decision=f"step_by_hand:{position}",
+        at=ctx.now(),
+        slack_action=slack_action,
+    )
+    step = finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail={"by": user})
+    await post_keyed(
+        ctx,
+        window,
+        f"manual:{step.id}",
+        f"✅ {window.label} step {position} done in Cube, confirmed by <@{user}>.",
+        manual_blocks(window, step, [], user),
+    )
+    await run_from(ctx, window, position + 1, 1, user)
+
+
+def _label(ctx: BotContext, raw: str) -> str:
+    try:
+        return ctx.catalog.identify(raw).label
+    except UpgradeBotError:
+        return raw
+
+
 async def resume(ctx: BotContext, window: Window) -> None:
     """After a restart: re-attach to the step in flight, never trigger it again."""
     steps = list_steps(ctx.db, window.id)
@@ -154,6 +264,9 @@ async def resume(ctx: BotContext, window: Window) -> None:
         await run_from(ctx, window, 1, 1, "upgradebot")
         return
     last = steps[-1]
+    if last.status == "running" and last.run_id == MANUAL:
+        await watch_by_hand(ctx, window, last)
+        return
     if last.status == "running":
         if await follow(ctx, window, last, total):
             await run_from(ctx, window, last.position + 1, 1, "upgradebot")

@@ -167,3 +167,52 @@ def comparison_blocks(
             }
         )
     return blocks[:MAX_BLOCKS]
+
+
+def manual_blocks(
+    window: Window, step: UpgradeStep, instructions: Sequence[str], done_by: str | None
+) -> Blocks:
+    """A step a person runs in Cube (no upgradebot routes on this DMS)."""
+    if done_by:
+        return [
+            _section(
+                f"✅ Step {step.position} (`{step.package}`) done in Cube, confirmed "
+                f"by <@{done_by}>; every agent reported the expected version."
+            )
+        ]
+    steps = "\n".join(f"{n}. {line}" for n, line in enumerate(instructions, 1))
+    value = f"{window.id}:{step.position}:{step.attempt}"
+    return [
+        _section(
+            f"✋ *Step {step.position} by hand*: `{step.package}`. This DMS has no "
+            "upgradebot routes, so a person runs the step in DataMiner Cube:"
+        ),
+        _section(steps or "(no instructions)"),
+        _context(
+            "The bot watches the agents' states and versions meanwhile; when you confirm, "
+            "it checks that every agent is Running on the step's version."
+        ),
+        {
+            "type": "actions",
+            "block_id": f"manual_{step.id}",
+            "elements": [
+                _button(
+                    "Done in Cube",
+                    RunAction.MANUAL_DONE,
+                    value,
+                    "primary",
+                    f"Cube reported step {step.position} completed on every agent?",
+                ),
+            ],
+        },
+    ][:MAX_BLOCKS]
+
+
+def watch_blocks(window: Window, step: UpgradeStep, lines: Sequence[str]) -> Blocks:
+    return [
+        _section(
+            f"*Upgrade of {window.label}*: step {step.position} (`{step.package}`) is "
+            "being run by hand in Cube; the agents now:"
+        ),
+        _section("\n".join(f"• {line}" for line in lines[:40]) or "(no agents)"),
+    ]

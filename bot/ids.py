@@ -66,6 +66,7 @@ class RunAction(StrEnum):
     CANCEL = "go_cancel"
     RETRY = "step_retry"
     ABORT = "step_abort"
+    MANUAL_DONE = "step_done_by_hand"
     VERIFIED = "verify_ok"
     PROBLEM = "verify_problem"
 

@@ -13,7 +13,7 @@ from bot.context import BotContext
 from bot.decisions import cancel, load
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.windows import format_length, format_local
-from bot.execution import run_from
+from bot.execution import confirm_by_hand, run_from
 from bot.go import check_may_go, give_go, go_modal
 from bot.ids import Block, Input, RunView
 from bot.payloads import ActionPayload, ViewPayload
@@ -135,6 +135,15 @@ class RunListeners:
     async def _abort(self, payload: ActionPayload, channel: str) -> None:
         window_id, position = _ids(payload.action.value)[:2]
         await abort(
+            self.ctx, load(self.ctx, window_id), position, payload.user.id, payload.slack_action
+        )
+
+    async def on_manual_done(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await self._click(ack, body, self._manual_done)
+
+    async def _manual_done(self, payload: ActionPayload, channel: str) -> None:
+        window_id, position = _ids(payload.action.value)[:2]
+        await confirm_by_hand(
             self.ctx, load(self.ctx, window_id), position, payload.user.id, payload.slack_action
         )
 

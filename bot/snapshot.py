@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.agents.base import AdapterError, AgentAdapter
+from bot.agents.models import ManualStepRequired
 from checks.models import ClusterSnapshot, PackageState
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,18 @@ async def take_snapshot(
     )
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for part, (value, error) in zip(reads, outcomes, strict=True):
+    manual: dict[str, str] = {}
+    for part, (value, error, by_hand) in zip(reads, outcomes, strict=True):
         values[part] = value
         if error is not None:
             errors[part] = error
+        if by_hand is not None:
+            manual[part] = by_hand
     if packages is None:
         errors["packages"] = packages_error or _NOT_SCANNED
-    return ClusterSnapshot(system=system, taken_at=now, packages=packages, errors=errors, **values)
+    return ClusterSnapshot(
+        system=system, taken_at=now, packages=packages, errors=errors, manual=manual, **values
+    )
 
 
 async def _read(
@@ -58,14 +64,18 @@ async def _read(
     operation: str,
     call: Callable[[], Awaitable[Any]],
     timeout_seconds: float,
-) -> tuple[Any, str | None]:
-    """(value, None) or (None, the sentence saying why not); never raises but on cancellation."""
+) -> tuple[Any, str | None, str | None]:
+    """(value, None, None), or (None, the sentence saying why not, the instructions when a
+    person must look by hand); never raises but on cancellation."""
     try:
-        return await asyncio.wait_for(call(), timeout_seconds), None
+        return await asyncio.wait_for(call(), timeout_seconds), None, None
     except TimeoutError:
-        return None, f"{system} gave no answer within {timeout_seconds:g} s while {operation}."
+        late = f"{system} gave no answer within {timeout_seconds:g} s while {operation}."
+        return None, late, None
+    except ManualStepRequired as manual:
+        return None, str(manual), str(manual)
     except AdapterError as error:
-        return None, str(error)
+        return None, str(error), None
     except Exception as error:  # an adapter bug must cost one part of the snapshot, not all
         log.exception("%s: %s failed unexpectedly", system, operation)
-        return None, f"{operation.capitalize()} on {system} failed unexpectedly: {error}"
+        return None, f"{operation.capitalize()} on {system} failed unexpectedly: {error}", None

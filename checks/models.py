@@ -104,6 +104,7 @@ class ClusterSnapshot(BaseModel):
     backups: dict[str, datetime | None] | None = None
     packages: list[PackageState] | None = None
     errors: dict[str, str] = Field(default_factory=dict)
+    manual: dict[str, str] = Field(default_factory=dict)  # part -> what a person checks by hand
 
     def reason(self, part: str) -> str:
         """Why ``part`` is missing, as a sentence."""

@@ -29,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bot.agents.dm_routes import (
     FailoverPair,
-    ManualStepRequired,
     RouteOptions,
     Routes,
     manual_read,
@@ -62,6 +61,7 @@ from bot.agents.models import (
     Cluster,
     HistoryEntry,
     InvalidPackage,
+    ManualStepRequired,
     PackageFile,
     PackageKind,
     UpgradeOptions,

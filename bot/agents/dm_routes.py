@@ -34,6 +34,7 @@ from bot.agents.models import (
     AgentUnreachable,
     HistoryEntry,
     InvalidPackage,
+    ManualStepRequired,
     PackageFile,
     UnknownRun,
     UpgradeInProgress,
@@ -311,18 +312,6 @@ _CUBE_POLICIES = {
     "backup_first_with_switchback": "Backup first, switch, upgrade main, then switch back",
     "use_default": "Default policy",
 }
-
-
-class ManualStepRequired(AdapterError):
-    """No upgradebot route on this DMS does this step, so a person does it in DataMiner Cube.
-    The message is the instruction to post (Slack mrkdwn: *bold* UI names, `code` paths);
-    ``step`` names what was asked."""
-
-    def __init__(self, step: str, summary: str, instructions: Sequence[str]) -> None:
-        self.step = step
-        self.instructions = list(instructions)
-        lines = "\n".join(f"{n}. {line}" for n, line in enumerate(self.instructions, 1))
-        super().__init__(f"No upgradebot route on this DMS {summary}:\n{lines}")
 
 
 def _upgrade_window_steps(

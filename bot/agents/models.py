@@ -417,3 +417,15 @@ class InvalidPackage(AdapterError):
         self.package = package
         self.reason = reason
         super().__init__(f"DataMiner cannot install {package}: {reason}.")
+
+
+class ManualStepRequired(AdapterError):
+    """No upgradebot route on this DMS does this step, so a person does it in DataMiner Cube.
+    The message is the instruction to post (Slack mrkdwn: *bold* UI names, `code` paths);
+    ``step`` names what was asked."""
+
+    def __init__(self, step: str, summary: str, instructions: Sequence[str]) -> None:
+        self.step = step
+        self.instructions = list(instructions)
+        lines = "\n".join(f"{n}. {line}" for n, line in enumerate(self.instructions, 1))
+        super().__init__(f"No upgradebot route on this DMS {summary}:\n{lines}")
