@@ -107,10 +107,12 @@ def build_details(ctx: BotContext, request: ProposalRequest, cluster: Cluster) -
     if not any(agent.failover_partner for agent in cluster.agents):
         # Issues that only concern Failover pairs do not apply to a cluster without any.
         only_pairs = {m.message for m in plan.known_issues if m.scope == "failover"}
-        plan = plan.model_copy(update={
-            "warnings": [w for w in plan.warnings if w not in only_pairs],
-            "known_issues": [m for m in plan.known_issues if m.scope != "failover"],
-        })
+        plan = plan.model_copy(
+            update={
+                "warnings": [w for w in plan.warnings if w not in only_pairs],
+                "known_issues": [m for m in plan.known_issues if m.scope != "failover"],
+            }
+        )
     system = ctx.system(request.system)
     estimate = estimate_duration(plan, len(cluster.agents), system.startup_time)
     return ProposalDetails(
