@@ -10,11 +10,11 @@ import logging
 from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UnknownWindow
-from bot.domain.gates import next_state
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.lifecycle import after_approval, after_close
 from bot.proposals import refresh_proposal
-from storage import StaleState, get_window, transition
+from bot.transitions import move
+from storage import get_window
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +49,9 @@ async def decide(
 ) -> Window:
     window = load(ctx, window_id)
     await check_approver(ctx, window, user)
-    to = next_state(window.id, window.state, event)
-    try:
-        window = transition(
-            ctx.db,
-            window.id,
-            expected=WindowState.PROPOSED,
-            to=to,
-            actor=user,
-            action=event.value,
-            at=ctx.now(),
-            slack_action=slack_action,
-            gate=GateId.G1,
-            decision=event.value,
-            reason=reason,
-        )
-    except StaleState as stale:
-        current = stale.window
-        raise NotAllowed(
-            messages.already_decided(current.label, current.state.value, current.decided_by)
-        ) from None
+    window = move(
+        ctx, window, event, actor=user, gate=GateId.G1, reason=reason, slack_action=slack_action
+    )
     await refresh_proposal(ctx, window)
     if window.state is WindowState.APPROVED:
         await after_approval(ctx, window)
@@ -88,24 +71,9 @@ async def cancel(
     )
     if not allowed:
         raise NotAllowed(messages.may_not_cancel(user, window.label))
-    to = next_state(window.id, window.state, WindowEvent.CANCEL)
-    try:
-        window = transition(
-            ctx.db,
-            window.id,
-            expected=window.state,
-            to=to,
-            actor=user,
-            action=WindowEvent.CANCEL.value,
-            at=ctx.now(),
-            slack_action=slack_action,
-            reason=reason,
-        )
-    except StaleState as stale:
-        current = stale.window
-        raise NotAllowed(
-            messages.already_decided(current.label, current.state.value, current.decided_by)
-        ) from None
+    window = move(
+        ctx, window, WindowEvent.CANCEL, actor=user, reason=reason, slack_action=slack_action
+    )
     after_close(ctx, window)
     await refresh_proposal(ctx, window, user)
     return window

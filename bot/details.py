@@ -15,12 +15,12 @@ from bot import messages
 from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
-from bot.domain.gates import next_state
 from bot.domain.models import Acknowledgement, GateId, Window, WindowEvent, WindowState
 from bot.gate_blocks import details_blocks, details_text
 from bot.threads import post_keyed
+from bot.transitions import load_window, move
 from checks import CheckResult, CheckStatus
-from storage import StaleState, latest_check_run, list_acks, record_ack, transition
+from storage import latest_check_run, list_acks, record_ack
 
 MANUAL_ITEMS: dict[str, str] = {
     "key_functions": "Key functionalities identified (what to check after the upgrade)",
@@ -153,23 +153,19 @@ async def settle_item(
     )
     items = checklist(results, list_acks(ctx.db, window.id))
     if is_complete(items):
-        to = next_state(window.id, window.state, WindowEvent.CLOSE_DETAILS)
         try:
-            window = transition(
-                ctx.db,
-                window.id,
-                expected=WindowState.APPROVED,
-                to=to,
+            window = move(
+                ctx,
+                window,
+                WindowEvent.CLOSE_DETAILS,
                 actor=user,
-                action=WindowEvent.CLOSE_DETAILS.value,
-                at=ctx.now(),
-                slack_action=slack_action,
                 gate=GateId.G2,
                 decision="close",
                 digest=run.digest if run else None,
+                slack_action=slack_action,
             )
-        except StaleState as stale:
-            window = stale.window
+        except NotAllowed:
+            window = load_window(ctx, window.id)
     await render(ctx, window)
     return window
 

@@ -4,7 +4,6 @@ longer matches the accepted pre-check."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any
 
@@ -12,16 +11,16 @@ from bot import messages
 from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
-from bot.domain.gates import gate_statuses, next_state
+from bot.domain.gates import gate_statuses
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.windows import format_length, format_local, to_slack_date
 from bot.gate_blocks import mention
 from bot.ids import Block, Input, RunAction, RunView
-from bot.precheck import accepted_run
+from bot.precheck import accepted_run, reopen_precheck
 from bot.proposals import refresh_proposal
 from bot.threads import post_keyed
+from bot.transitions import move
 from checks import CheckResult, describe_changes
-from storage import StaleState, transition
 
 QUICK_KEYS = ("agents_running", "alarms", "failover")
 
@@ -139,40 +138,20 @@ async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str)
     now = [CheckResult.model_validate(r) for r in quick.results]
     changes = describe_changes(before, now) if _differs(before, now) else []
     if changes:
-        with contextlib.suppress(StaleState):
-            window = transition(
-                ctx.db,
-                window.id,
-                expected=WindowState.READY,
-                to=next_state(window.id, window.state, WindowEvent.REOPEN_PRECHECK),
-                actor="upgradebot",
-                action=WindowEvent.REOPEN_PRECHECK.value,
-                at=ctx.now(),
-                digest=quick.digest,
-                detail={"quick_run": quick.id, "changes": changes},
-            )
+        window = reopen_precheck(ctx, window, quick, changes)
         text = messages.go_changed(window.label, "; ".join(changes[:5]))
         await post_keyed(ctx, window, f"go_refused:{quick.id}", f"⚠️ {text}")
         raise NotAllowed(text)
-    try:
-        window = transition(
-            ctx.db,
-            window.id,
-            expected=WindowState.READY,
-            to=next_state(window.id, window.state, WindowEvent.GO),
-            actor=user,
-            action=WindowEvent.GO.value,
-            at=ctx.now(),
-            slack_action=slack_action,
-            gate=GateId.G4,
-            decision=WindowEvent.GO.value,
-            digest=quick.digest,
-            reason="backup confirmed",
-        )
-    except StaleState as stale:
-        raise NotAllowed(
-            messages.already_decided(stale.window.label, stale.window.state.value, None)
-        ) from None
+    window = move(
+        ctx,
+        window,
+        WindowEvent.GO,
+        actor=user,
+        gate=GateId.G4,
+        digest=quick.digest,
+        reason="backup confirmed",
+        slack_action=slack_action,
+    )
     await post_keyed(
         ctx,
         window,

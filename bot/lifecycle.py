@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot import details
 from bot.context import BotContext
-from bot.domain.gates import next_state
+from bot.domain.errors import NotAllowed
 from bot.domain.models import Window, WindowEvent, WindowState
 from bot.domain.windows import to_slack_date
 from bot.gate_blocks import mention
@@ -21,14 +21,13 @@ from bot.precheck import run_precheck
 from bot.proposals import refresh_proposal
 from bot.scheduler import Handler
 from bot.threads import post_keyed
+from bot.transitions import move
 from storage import (
     ScheduledAction,
-    StaleState,
     cancel_actions,
     get_window,
     list_actions,
     schedule_action,
-    transition,
 )
 
 log = logging.getLogger(__name__)
@@ -135,17 +134,8 @@ async def expire(ctx: BotContext, window: Window) -> str:
     what, _ = _OWED[window.state]
     reason = f"{what} was still open at the start; nothing ran"
     try:
-        window = transition(
-            ctx.db,
-            window.id,
-            expected=window.state,
-            to=next_state(window.id, window.state, WindowEvent.EXPIRE),
-            actor="upgradebot",
-            action=WindowEvent.EXPIRE.value,
-            at=ctx.now(),
-            reason=reason,
-        )
-    except StaleState:
+        window = move(ctx, window, WindowEvent.EXPIRE, actor="upgradebot", reason=reason)
+    except NotAllowed:
         return "skipped: state moved"
     after_close(ctx, window)
     await refresh_proposal(ctx, window)

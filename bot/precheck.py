@@ -9,19 +9,17 @@ from bot import messages
 from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
-from bot.domain.gates import next_state
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.gate_blocks import mention, precheck_blocks, precheck_text
 from bot.threads import post_keyed
+from bot.transitions import load_window, move
 from checks import CheckResult, describe_changes
 from storage import (
     CheckRun,
-    StaleState,
     get_window,
     latest_check_run,
     list_acks,
     list_check_runs,
-    transition,
 )
 
 log = logging.getLogger(__name__)
@@ -50,7 +48,7 @@ async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool =
     changes: list[str] = []
     if previous is not None and previous.digest != run.digest:
         changes = describe_changes(_results(previous), _results(run))
-        window = _reopen(ctx, window, run, changes)
+        window = reopen_precheck(ctx, window, run, changes)
     await post_keyed(
         ctx,
         window,
@@ -71,21 +69,19 @@ async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool =
     return run
 
 
-def _reopen(ctx: BotContext, window: Window, run: CheckRun, changes: list[str]) -> Window:
+def reopen_precheck(ctx: BotContext, window: Window, run: CheckRun, changes: list[str]) -> Window:
+    """G3 opens again: the evidence it accepted is no longer what the system shows."""
     try:
-        return transition(
-            ctx.db,
-            window.id,
-            expected=WindowState.READY,
-            to=next_state(window.id, window.state, WindowEvent.REOPEN_PRECHECK),
+        return move(
+            ctx,
+            window,
+            WindowEvent.REOPEN_PRECHECK,
             actor="upgradebot",
-            action=WindowEvent.REOPEN_PRECHECK.value,
-            at=ctx.now(),
             digest=run.digest,
             detail={"run": run.id, "changes": changes},
         )
-    except StaleState as stale:
-        return stale.window
+    except NotAllowed:
+        return load_window(ctx, window.id)
 
 
 async def accept_precheck(
@@ -105,24 +101,15 @@ async def accept_precheck(
     blocking = [r for r in _results(latest) if r.status.blocks]
     if blocking:
         raise NotAllowed(messages.precheck_blocked(window.label, len(blocking)))
-    try:
-        window = transition(
-            ctx.db,
-            window.id,
-            expected=WindowState.PLANNED,
-            to=next_state(window.id, window.state, WindowEvent.ACCEPT_PRECHECK),
-            actor=user,
-            action=WindowEvent.ACCEPT_PRECHECK.value,
-            at=ctx.now(),
-            slack_action=slack_action,
-            gate=GateId.G3,
-            decision=WindowEvent.ACCEPT_PRECHECK.value,
-            digest=latest.digest,
-        )
-    except StaleState as stale:
-        raise NotAllowed(
-            messages.already_decided(stale.window.label, stale.window.state.value, None)
-        ) from None
+    window = move(
+        ctx,
+        window,
+        WindowEvent.ACCEPT_PRECHECK,
+        actor=user,
+        gate=GateId.G3,
+        digest=latest.digest,
+        slack_action=slack_action,
+    )
     await post_keyed(
         ctx,
         window,

@@ -9,18 +9,16 @@ from bot import messages
 from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
-from bot.domain.gates import next_state
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.execution_blocks import comparison_blocks
 from bot.proposals import refresh_proposal
 from bot.threads import post_keyed
+from bot.transitions import move
 from checks import CheckResult, CheckStatus, evidence_digest, worst_first
 from storage import (
-    StaleState,
     latest_check_run,
     list_steps,
     record_check_run,
-    transition,
 )
 
 VERIFY_KEYS = ("agents_running", "failover", "key_functions")
@@ -62,16 +60,8 @@ def alarms_result(before: dict[str, int], after: dict[str, int]) -> CheckResult:
 
 async def finish_execution(ctx: BotContext, window: Window) -> None:
     try:
-        window = transition(
-            ctx.db,
-            window.id,
-            expected=WindowState.EXECUTING,
-            to=next_state(window.id, window.state, WindowEvent.EXECUTION_FINISHED),
-            actor="upgradebot",
-            action=WindowEvent.EXECUTION_FINISHED.value,
-            at=ctx.now(),
-        )
-    except StaleState:
+        window = move(ctx, window, WindowEvent.EXECUTION_FINISHED, actor="upgradebot")
+    except NotAllowed:
         return
     await refresh_proposal(ctx, window, announce=False)
     await run_verification(ctx, window)
@@ -115,25 +105,16 @@ async def close_verified(
         raise NotAllowed(messages.not_an_operator(user))
     run = latest_check_run(ctx.db, window.id, "verify")
     event = WindowEvent.REPORT_PROBLEM if problem else WindowEvent.VERIFY
-    try:
-        window = transition(
-            ctx.db,
-            window.id,
-            expected=WindowState.VERIFYING,
-            to=next_state(window.id, window.state, event),
-            actor=user,
-            action=event.value,
-            at=ctx.now(),
-            slack_action=slack_action,
-            gate=GateId.G5,
-            decision=event.value,
-            digest=run.digest if run else None,
-            reason=problem,
-        )
-    except StaleState as stale:
-        raise NotAllowed(
-            messages.already_decided(stale.window.label, stale.window.state.value, None)
-        ) from None
+    window = move(
+        ctx,
+        window,
+        event,
+        actor=user,
+        gate=GateId.G5,
+        digest=run.digest if run else None,
+        reason=problem,
+        slack_action=slack_action,
+    )
     if run is not None:
         results = [CheckResult.model_validate(r) for r in run.results]
         line = (
@@ -174,22 +155,15 @@ async def abort(ctx: BotContext, window: Window, position: int, user: str, actio
         f"aborted by <@{user}> after step {position} failed; follow the rollback plan "
         "(restore the VM snapshot or backup taken before the window)"
     )
-    try:
-        window = transition(
-            ctx.db,
-            window.id,
-            expected=WindowState.EXECUTING,
-            to=next_state(window.id, window.state, WindowEvent.EXECUTION_FAILED),
-            actor=user,
-            action="abort",
-            at=ctx.now(),
-            slack_action=action,
-            reason=reason,
-        )
-    except StaleState as stale:
-        raise NotAllowed(
-            messages.already_decided(stale.window.label, stale.window.state.value, None)
-        ) from None
+    window = move(
+        ctx,
+        window,
+        WindowEvent.EXECUTION_FAILED,
+        actor=user,
+        action="abort",
+        reason=reason,
+        slack_action=action,
+    )
     await post_keyed(ctx, window, f"aborted:{position}", f"⏹ {window.label} {reason}.")
     await refresh_proposal(ctx, window, announce=False)
     return window

@@ -1,0 +1,64 @@
+"""One way to move a window through the gate table: compute the next state, store it with
+compare-and-set (with the acknowledgement and the audit entry), and turn a lost race into the
+sentence the late clicker reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot import messages
+from bot.context import BotContext
+from bot.domain.errors import NotAllowed
+from bot.domain.gates import next_state
+from bot.domain.models import GateId, Window, WindowEvent
+from storage import StaleState, transition
+
+
+def move(
+    ctx: BotContext,
+    window: Window,
+    event: WindowEvent,
+    *,
+    actor: str,
+    gate: GateId | None = None,
+    decision: str | None = None,
+    digest: str | None = None,
+    reason: str | None = None,
+    slack_action: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+    action: str | None = None,
+) -> Window:
+    """``window`` after ``event``; NotAllowed when the move is illegal or someone moved it first."""
+    to = next_state(window.id, window.state, event)
+    try:
+        return transition(
+            ctx.db,
+            window.id,
+            expected=window.state,
+            to=to,
+            actor=actor,
+            action=action or event.value,
+            at=ctx.now(),
+            slack_action=slack_action,
+            gate=gate,
+            decision=decision or (event.value if gate else None),
+            digest=digest,
+            reason=reason,
+            detail=detail,
+        )
+    except StaleState as stale:
+        current = stale.window
+        raise NotAllowed(
+            messages.already_decided(current.label, current.state.value, current.decided_by)
+        ) from None
+
+
+def load_window(ctx: BotContext, window_id: int) -> Window:
+    from bot.domain.errors import UnknownWindow
+    from storage import get_window
+
+    window = get_window(ctx.db, window_id)
+    if window is None:
+        raise UnknownWindow(f"#{window_id}")
+    return window
