@@ -1,4 +1,4 @@
-"""upgradebot's command line: serve, check-config, run (what `make run` starts)."""
+"""upgradebot's command line: serve, sandbox, check-config, run (what `make run` starts)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import contextlib
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.domain.errors import ConfigError
 from bot.settings import Config, Settings, load_config
 
 EXIT_CONFIG = 2
+EXIT_CANNOT_LISTEN = 1
 
 NO_TOKENS = """\
 upgradebot needs a Slack app to talk to. Set these (in the environment or in .env):
@@ -27,6 +29,13 @@ from this folder → Install to Workspace. Then run `make run` again.
 Config file in use: {config}
 """
 
+SANDBOX_INSTEAD = """\
+No Slack tokens (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET) are set, so `run` starts the sandbox:
+the real bot against a local stand-in for Slack, in your browser. To connect a real Slack
+workspace instead, create the app from manifest.yml and set the tokens (see the README).
+Config file in use: {config}
+"""
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="upgradebot", description=__doc__)
@@ -35,8 +44,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--http", action="store_true", help="HTTP mode even with an app token")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="127.0.0.1")
+    sandbox = sub.add_parser(
+        "sandbox", help="the whole bot in a browser page, with a local stand-in for Slack"
+    )
+    sandbox.add_argument("--port", type=int, default=3000)
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument(
+        "--db", type=Path, default=None, help="keep the sandbox's SQLite here (default: temporary)"
+    )
     sub.add_parser("check-config", help="validate the config and print what it understood")
-    sub.add_parser("run", help="serve with Slack tokens; without, say how to get them")
+    run = sub.add_parser("run", help="serve with Slack tokens; without them, start the sandbox")
+    run.add_argument("--port", type=int, default=3000, help="the sandbox's port, without tokens")
+    run.add_argument("--host", default="127.0.0.1", help="the sandbox's address, without tokens")
+    export = sub.add_parser("export", help="print a window's change record (markdown or JSON)")
+    export.add_argument("window", metavar="id", help="the window's number, e.g. 12 or #12")
+    export.add_argument("--json", action="store_true", help="JSON instead of markdown")
+    export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -47,12 +70,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"upgradebot: {error.message}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command == "export":
+        return export_record(settings, config, args.window, args.json, args.output)
     if args.command == "check-config":
         print(describe(settings, config))
         return 0
     if args.command == "run" and not settings.has_slack_tokens:
-        print(NO_TOKENS.format(config=settings.config_path()))
-        return 0
+        print(SANDBOX_INSTEAD.format(config=settings.config_path()), flush=True)
+        return _sandbox(config, args.host, args.port, None)
+    if args.command == "sandbox":
+        print(f"Config file in use: {settings.config_path()}", flush=True)
+        return _sandbox(config, args.host, args.port, args.db)
     if not settings.has_slack_tokens:
         print(NO_TOKENS.format(config=settings.config_path()), file=sys.stderr)
         return EXIT_CONFIG
@@ -61,6 +89,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = getattr(args, "host", "127.0.0.1")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, config, socket_mode, host, port))
+    return 0
+
+
+def _sandbox(config: Config, host: str, port: int, db: Path | None) -> int:
+    """Serve the sandbox until Ctrl-C or SIGTERM; exit 0 then, 1 if the port is taken."""
+    from bot.sandbox.run import serve_sandbox
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve_sandbox(config, host, port, db))
+    except OSError as error:
+        print(
+            f"upgradebot: cannot serve the sandbox on {host}:{port}: {error.strerror or error}. "
+            "Pass --port to use another port.",
+            file=sys.stderr,
+        )
+        return EXIT_CANNOT_LISTEN
     return 0
 
 
@@ -78,6 +123,36 @@ async def _serve(
     else:
         running = await start_http(ctx, secret, host, port)
     await serve_forever(running)
+
+
+def export_record(
+    settings: Settings, config: Config, window: str, as_json: bool, output: str | None
+) -> int:
+    """``upgradebot export``: the change record from the database, for auditors and archives."""
+    from bot.domain.errors import UnknownWindow
+    from bot.record import build_record, to_json, to_markdown
+    from commands.base import parse_window_id
+    from storage import open_database
+
+    path = settings.upgradebot_db
+    if str(path) != ":memory:" and not path.exists():
+        print(f"upgradebot: there is no database at {path} (set UPGRADEBOT_DB).", file=sys.stderr)
+        return EXIT_CONFIG
+    db = open_database(path)
+    try:
+        record = build_record(db, parse_window_id(window), tz=config.tz)
+    except UnknownWindow:
+        print(f"upgradebot: there is no window {window!r} in {path}.", file=sys.stderr)
+        return EXIT_CONFIG
+    finally:
+        db.close()
+    text = to_json(record) + "\n" if as_json else to_markdown(record)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"upgradebot: wrote the record of #{record.window.id} to {output}", file=sys.stderr)
+    return 0
 
 
 def describe(settings: Settings, config: Config) -> str:
