@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     try:
         config = load_config(settings.config_path())
+        check_adapters(config)
     except ConfigError as error:
         print(f"upgradebot: {error.message}", file=sys.stderr)
         return EXIT_CONFIG
@@ -90,6 +91,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, config, socket_mode, host, port))
     return 0
+
+
+def check_adapters(config: Config) -> None:
+    """Each system's adapter block is checked by its adapter (and credentials are looked up in
+    the environment) before anything starts, so a typo stops the bot with exit code 2."""
+    from bot.agents import build_adapter
+
+    for name, system in config.systems.items():
+        try:
+            build_adapter(system.adapter.kind, name, system.adapter.options())
+        except ValueError as error:
+            raise ConfigError(f"Invalid config: {error}") from None
 
 
 def _sandbox(config: Config, host: str, port: int, db: Path | None) -> int:

@@ -7,7 +7,5 @@ from types import ModuleType
 from commands import cancel, export, help, history, precheck, propose, status, systems
 from commands import list as list_
 
-SUBCOMMANDS: dict[str, ModuleType] = {
-    module.NAME: module for module in (help, systems, propose, list_, status, precheck, cancel, history)
-}
-SUBCOMMANDS[export.NAME] = export
+_ORDER = (help, systems, propose, list_, status, precheck, cancel, history, export)
+SUBCOMMANDS: dict[str, ModuleType] = {module.NAME: module for module in _ORDER}

@@ -18,6 +18,7 @@ from bot.ids import COMMAND
 from bot.sandbox import render
 from bot.sandbox.signing import (
     block_action_payload,
+    checkboxes_value,
     datepicker_value,
     interaction_body,
     new_trigger_id,
@@ -305,6 +306,9 @@ def element_state(element: dict[str, Any], entered: str | None) -> dict[str, Any
         return timepicker_value(value)
     if kind == "users_select":
         return users_select_value(value)
+    if kind == "checkboxes":
+        ticked = [v for v in (value or "").split("\n") if v]
+        return checkboxes_value(*ticked)
     return {"type": kind}
 
 

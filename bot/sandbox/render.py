@@ -352,6 +352,8 @@ def _element(element: dict[str, Any], key: str, names: Names, field_id: str = ""
     if kind == "timepicker":
         initial = escape(element.get("initial_time", ""))
         return f'<input type="time" class="bk-field-input" {common} value="{initial}">'
+    if kind == "checkboxes":
+        return _checkboxes(element, common, names)
     if kind == "image":
         return f'<span class="bk-image">[{escape(element.get("alt_text", "image"))}]</span>'
     return f'<span class="bk-unknown">[{escape(kind)}: not shown in the sandbox]</span>'
@@ -405,6 +407,21 @@ def _select(element: dict[str, Any], common: str, names: Names) -> str:
         text = to_html_plain(to_plain(option.get("text")))
         rows.append(f'<option value="{escape(value)}"{selected}>{text}</option>')
     return f'<select class="bk-select" {common}>{"".join(rows)}</select>'
+
+
+def _checkboxes(element: dict[str, Any], common: str, names: Names) -> str:
+    """Check-boxes; the page joins the ticked values with newlines for the bridge."""
+    ticked = {o.get("value") for o in element.get("initial_options") or [] if isinstance(o, dict)}
+    rows = []
+    for option in options_of(element):
+        value = str(option.get("value", ""))
+        checked = " checked" if value in ticked else ""
+        text = to_html_text(option.get("text"), names)
+        rows.append(
+            f'<label class="bk-checkbox"><input type="checkbox" value="{escape(value)}"'
+            f"{checked}> {text}</label>"
+        )
+    return f'<div class="bk-checkboxes" {common}>{"".join(rows)}</div>'
 
 
 def options_of(element: dict[str, Any]) -> Iterable[dict[str, Any]]:

@@ -2,8 +2,8 @@
 
 The bot is built by ``bot.runtime`` exactly as ``upgradebot serve --http`` builds it; only its
 settings differ (a random token and signing secret, ``SLACK_API_URL`` pointing at the stub, a
-database of its own) and its clock, which the page can move forward. The simulated DMSs read the
-same clock, so a backup taken "last night" is last night in sandbox time too.
+database of its own) and its clock, which the page can move forward. The simulated DMSs get the
+same clock through build_context, so a backup taken "last night" is last night in sandbox time.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.agents import SimulatedAdapter, SimulatedOptions
+from bot.agents import SimulatedAdapter
 from bot.context import BotContext
 from bot.runtime import Running, build_context, start_http
 from bot.sandbox.render import Names
@@ -286,7 +286,6 @@ async def start_sandbox(
             slack_api_url=api_url,
         )
         ctx = build_context(settings, config, clock=clock, db_path=database)
-        await _share_clock(ctx.adapters, config, clock)
         running = await start_http(ctx, secret, "127.0.0.1", 0)
     except BaseException:
         if ctx is not None:
@@ -309,27 +308,6 @@ async def start_sandbox(
         await sandbox.stop()
         raise
     return sandbox
-
-
-async def _share_clock(adapters: dict[str, Any], config: Config, clock: SandboxClock) -> None:
-    """Rebuild each simulated DMS with the sandbox clock, so its backups and alarm ages move
-    with the bot's time (otherwise a trip a week ahead makes every backup a week old)."""
-    for name, adapter in list(adapters.items()):
-        if not isinstance(adapter, SimulatedAdapter):
-            continue
-        options = config.systems[name].adapter.options()
-        parsed = SimulatedOptions.model_validate(options)
-        adapters[name] = SimulatedAdapter(
-            name,
-            parsed.agents,
-            step_seconds=parsed.step_seconds,
-            latency_seconds=parsed.latency_seconds,
-            timeout_seconds=parsed.timeout_seconds,
-            check_requirements=parsed.check_requirements,
-            faults=parsed.faults,
-            clock=clock,
-        )
-        await adapter.close()
 
 
 async def serve_sandbox(

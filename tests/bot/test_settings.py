@@ -146,8 +146,22 @@ def test_an_invalid_config_refuses_to_start_with_one_message_and_exit_2(tmp_path
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_run_without_tokens_says_what_to_set(tmp_path: Path) -> None:
-    result = _cli(tmp_path, "run")
-    assert result.returncode == 0
-    assert "SLACK_BOT_TOKEN" in result.stdout
-    assert "manifest.yml" in result.stdout
+def test_an_invalid_adapter_block_refuses_to_start_naming_the_key(tmp_path: Path) -> None:
+    bad = write(tmp_path, BASE.replace("{kind: simulated,", "{kind: simulated, step_secs: 2,"))
+    result = _cli(tmp_path, "check-config", config=bad)
+    assert result.returncode == 2
+    assert "systems.lab.adapter" in result.stderr and "step_secs" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_dataminer_system_without_credentials_in_the_environment_refuses_to_start(
+    tmp_path: Path,
+) -> None:
+    config = BASE.replace(
+        'adapter: {kind: simulated, agents: [{name: a, version: "10.3.0.0-13012"}]}',
+        'adapter: {kind: dataminer, url: "https://dma01.example", credentials_env: DM_LAB}',
+    )
+    result = _cli(tmp_path, "check-config", config=write(tmp_path, config))
+    assert result.returncode == 2
+    assert "DM_LAB_USER" in result.stderr
+    assert "Traceback" not in result.stderr

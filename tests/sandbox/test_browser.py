@@ -180,16 +180,72 @@ async def travel_to_the_next_scheduled_action(w: Walkthrough) -> None:
     await expect(w.page.locator("#thread-messages .msg")).to_have_count(replies + 1)
 
 
-# Append here as the flows land: accept the pre-check (G3), go (G4), the upgrade, verified (G5).
+def in_thread(w: Walkthrough, text: str) -> Any:
+    return w.page.locator("#thread-messages .msg", has_text=text)
+
+
+async def confirm_dialog(w: Walkthrough) -> None:
+    dialog = w.page.locator("#confirm-dialog")
+    await expect(dialog).to_be_visible()
+    await dialog.locator(".confirm-yes").click()
+    await expect(dialog).to_be_hidden()
+
+
+async def operator_settles_the_details(w: Walkthrough) -> None:
+    await w.act_as(OLGA)
+    checklist = in_thread(w, "Details established")
+    for _ in range(3):
+        buttons = checklist.locator("button[data-action-id=details_confirm]")
+        count = await buttons.count()
+        await buttons.first.click()
+        await expect(buttons).to_have_count(count - 1)
+    await expect(checklist).to_contain_text("G2 closed")
+
+
+async def operator_accepts_the_precheck(w: Walkthrough) -> None:
+    summary = in_thread(w, "Day-before pre-check")
+    await expect(summary).to_contain_text("upload has been completed successfully")
+    await summary.locator("button[data-action-id=precheck_accept]").click()
+    await confirm_dialog(w)
+    await expect(summary).to_contain_text("Accepted by @Olga")
+
+
+async def travel_to_the_start_and_give_the_go(w: Walkthrough) -> None:
+    go = in_thread(w, "G4 · Go")
+    while await go.count() == 0:
+        await w.page.click("[data-travel=next]")
+        await expect(w.page.locator("#notice")).to_contain_text("scheduled action")
+    await go.locator("button[data-action-id=go_start]").click()
+    modal = w.page.locator("#modal-layer form")
+    await expect(modal).to_contain_text("Start #1?")
+    await modal.locator("input[type=checkbox]").check()
+    await modal.locator("button[type=submit], .modal-submit").first.click()
+    await expect(in_thread(w, "given by @Olga")).to_have_count(1)
+
+
+async def the_upgrade_runs_and_is_verified(w: Walkthrough) -> None:
+    verification = in_thread(w, "Verification")
+    await expect(verification).to_contain_text("Every agent on 10.5.0 CU18", timeout=60_000)
+    await verification.locator("button[data-action-id=verify_ok]").click()
+    await confirm_dialog(w)
+    await expect(verification).to_contain_text("Verified by @Olga")
+    await expect(w.proposal()).to_contain_text("✅G5")
+
+
 WINDOW_STEPS: list[Step] = [
     propose_from_the_composer,
     proposer_is_refused,
     approver_approves,
+    operator_settles_the_details,
     travel_to_the_next_scheduled_action,
+    operator_accepts_the_precheck,
+    travel_to_the_start_and_give_the_go,
+    the_upgrade_runs_and_is_verified,
 ]
 
 
-async def test_a_window_is_proposed_refused_and_approved_in_the_browser(
+@pytest.mark.timeout(120)
+async def test_a_window_is_proposed_approved_prechecked_run_and_verified_in_the_browser(
     page: Page, sandbox: Sandbox
 ) -> None:
     walkthrough = Walkthrough(page, sandbox)

@@ -432,3 +432,28 @@ def test_a_modal_without_submit_has_only_close_and_errors_are_escaped() -> None:
     assert "modal-submit" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert_inert(html)
+
+
+def test_checkboxes_render_as_boxes_with_escaped_labels() -> None:
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Start #1?"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "backup",
+                "label": {"type": "plain_text", "text": "Backup"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "backup_check",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": "<b>taken</b>"}, "value": "taken"}
+                    ],
+                },
+            }
+        ],
+    }
+    html = to_html_view(view, NAMES)
+    assert 'type="checkbox" value="taken"' in html
+    assert 'data-type="checkboxes"' in html
+    assert "<b>taken</b>" not in html and "&lt;b&gt;taken&lt;/b&gt;" in html

@@ -314,7 +314,10 @@ function fieldOf(form, blockId, actionId) {
 function formValues(form) {
   const values = {};
   for (const field of form.querySelectorAll(".bk-input [data-action-id]")) {
-    (values[field.dataset.blockId] ||= {})[field.dataset.actionId] = field.value;
+    const value = field.dataset.type === "checkboxes"
+      ? [...field.querySelectorAll("input:checked")].map((box) => box.value).join("\n")
+      : field.value;
+    (values[field.dataset.blockId] ||= {})[field.dataset.actionId] = value;
   }
   return values;
 }
