@@ -111,3 +111,15 @@ async def test_ack_answers_are_json_for_slack(bot: Harness) -> None:
     )
     assert status == 200
     assert json.loads(body)["text"] == "No open windows."
+
+
+async def test_something_unexpected_gets_a_reference_that_is_also_in_the_log(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.ctx.db.close()  # the database went away under the bot
+    answer = await bot.command("list")
+    assert answer.startswith("Something went wrong (ref `")
+    ref = answer.split("`")[1]
+    assert len(ref) == 6
+    assert any(ref in record.getMessage() for record in caplog.records)
+    assert "Traceback" not in answer

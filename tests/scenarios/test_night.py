@@ -236,3 +236,49 @@ async def test_a_restart_mid_step_reattaches_and_never_triggers_twice(
     finally:
         await session.close()
         await stub.stop()
+
+
+async def test_a_problem_at_verification_marks_the_window_failed_with_its_reason(
+    bot: Harness,
+) -> None:
+    await ready_at_start(bot)
+    await give_go(bot)
+    await until_state(bot, WindowState.VERIFYING)
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("Verification of #1") for m in thread(bot))
+    )
+    await bot.click(RunAction.PROBLEM, reply(bot, "Verification of #1"), OPERATOR, channel=CHANNEL)
+    opened = await bot.stub.wait_for("views.open", count=2)
+    view = opened[-1].response["view"]
+    status, body = await bot.submit(
+        view,
+        {
+            "reason": {
+                "reason_input": {
+                    "type": "plain_text_input",
+                    "value": "Encoder A lost its input after the upgrade",
+                }
+            }
+        },
+        OPERATOR,
+    )
+    assert status == 200 and body == ""
+    await until_state(bot, WindowState.FAILED)
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None and window.reason == "Encoder A lost its input after the upgrade"
+    g5 = [a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G5]
+    assert [(a.decision, a.user) for a in g5] == [("report_problem", OPERATOR)]
+    assert g5[0].digest
+
+
+async def test_postpone_at_the_go_cancels_and_offers_the_command_for_a_new_slot(
+    bot: Harness,
+) -> None:
+    await ready_at_start(bot)
+    await bot.click(
+        RunAction.POSTPONE, reply(bot, "G4: #1 may start now"), OPERATOR, channel=CHANNEL
+    )
+    await until_state(bot, WindowState.CANCELLED)
+    answer = (await bot.wait_ephemeral(OPERATOR, count=2))[-1]
+    assert "postponed" in answer and "/upgrade propose night 10.5.0 CU18" in answer
+    assert await sim(bot).find_runs() == []

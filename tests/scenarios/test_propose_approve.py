@@ -247,3 +247,12 @@ async def test_failover_only_known_issues_are_left_out_for_a_cluster_without_pai
     assert "Known issue" in shown
     assert "If the system has Failover pairs" not in shown
     assert "Failover pair (" not in shown
+
+
+async def test_a_window_across_the_spring_dst_change_is_warned_about(bot: Harness) -> None:
+    bot.clock.now = bot.clock.now.replace(year=2027, month=3, day=20)
+    await bot.command("propose lab 10.5 2027-03-28T00:30 4h")
+    await bot.stub.wait_until(lambda: bool(bot.proposals()))
+    shown = texts(bot.proposals()[-1].to_slack())
+    assert "Daylight-saving change inside the window" in shown
+    assert "clocks go forward" in shown
