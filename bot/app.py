@@ -168,7 +168,7 @@ class Listeners:
 
     async def _propose_and_confirm(self, request: Any, user: str, slack_action: str) -> str:
         window = await propose(self.ctx, request, user, slack_action)
-        return messages.proposal_posted(window.label, window.channel or "")
+        return messages.proposal_outcome(window.label, window.channel, window.message_ts)
 
     async def _open_propose_form(self, invocation: Invocation) -> None:
         view = modals.propose_modal(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.gates import gate_statuses
+from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
 from bot.domain.windows import format_local, to_slack_date
 from bot.ids import Action, Block
@@ -213,8 +213,12 @@ def status(window: Window, acks: Sequence[Acknowledgement], tz: ZoneInfo) -> str
         )
         shown = who or gate_status.value
         lines.append(f"{_GATE_ICONS[gate_status]} {gate.value} {GATE_TITLES[gate]}: {shown}")
+    waiting = owed(window.state)
+    if waiting is not None:
+        gate, role = waiting
+        lines.append(f"Owed: {gate.value} {GATE_TITLES[gate]}, by one of the {role}.")
     if window.message_ts is None and window.state is WindowState.PROPOSED:
-        lines.append("⚠️ The proposal could not be posted to Slack yet.")
+        lines.append("⚠️ The proposal is not in Slack yet; the bot posts it again every minute.")
     return _text("\n".join(lines))
 
 

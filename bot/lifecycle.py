@@ -14,11 +14,12 @@ from datetime import timedelta
 from bot import details
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
-from bot.domain.models import Window, WindowEvent, WindowState
+from bot.domain.gates import owed
+from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.windows import to_slack_date
 from bot.gate_blocks import mention
 from bot.precheck import run_precheck
-from bot.proposals import refresh_proposal
+from bot.proposals import post_proposal, refresh_proposal
 from bot.scheduler import Handler
 from bot.threads import post_keyed
 from bot.transitions import move
@@ -32,11 +33,11 @@ from storage import (
 
 log = logging.getLogger(__name__)
 
-_OWED = {
-    WindowState.PROPOSED: ("G1, approval of the window", "approvers"),
-    WindowState.APPROVED: ("G2, the details checklist", "operators"),
-    WindowState.PLANNED: ("G3, acceptance of the pre-check", "operators"),
-    WindowState.READY: ("G4, the go at the start", "operators"),
+_WHAT = {
+    GateId.G1: "G1, approval of the window",
+    GateId.G2: "G2, the details checklist",
+    GateId.G3: "G3, acceptance of the pre-check",
+    GateId.G4: "G4, the go",
 }
 
 
@@ -53,6 +54,7 @@ def plan_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
             at=now,
         ),
         schedule_action(ctx.db, window_id=window.id, kind="start", due_at=window.start, at=now),
+        schedule_action(ctx.db, window_id=window.id, kind="end", due_at=window.end, at=now),
     ]
     for lead in schedule.reminders:
         due = window.start - lead
@@ -95,11 +97,12 @@ async def handle_precheck(ctx: BotContext, action: ScheduledAction) -> str:
 
 async def handle_reminder(ctx: BotContext, action: ScheduledAction) -> str:
     window = get_window(ctx.db, action.window_id)
-    if window is None or window.state not in _OWED:
+    waiting = owed(window.state) if window is not None else None
+    if window is None or waiting is None or waiting[0] not in _WHAT:
         return "skipped: nothing owed"
     if ctx.now() >= window.start:
         return "skipped: the start has come"
-    what, role = _OWED[window.state]
+    what, role = _WHAT[waiting[0]], waiting[1]
     people = getattr(ctx.config.roles, role)
     starts = to_slack_date(window.start, "{date_short_pretty} {time}")
     left = _left(window.start - ctx.now())
@@ -131,8 +134,10 @@ async def handle_start(ctx: BotContext, action: ScheduledAction) -> str:
 
 
 async def expire(ctx: BotContext, window: Window) -> str:
-    what, _ = _OWED[window.state]
-    reason = f"{what} was still open at the start; nothing ran"
+    waiting = owed(window.state)
+    what = _WHAT[waiting[0]] if waiting else "a gate"
+    moment = "the end" if window.state is WindowState.READY else "the start"
+    reason = f"{what} was still open at {moment}; nothing ran"
     try:
         window = move(ctx, window, WindowEvent.EXPIRE, actor="upgradebot", reason=reason)
     except NotAllowed:
@@ -143,8 +148,27 @@ async def expire(ctx: BotContext, window: Window) -> str:
     return "expired"
 
 
+async def handle_post(ctx: BotContext, action: ScheduledAction) -> str:
+    """Post a proposal Slack did not take the first time."""
+    window = get_window(ctx.db, action.window_id)
+    if window is None or window.message_ts is not None or window.state.is_terminal:
+        return "skipped: already posted or ended"
+    window = await post_proposal(ctx, window)
+    return "posted" if window.message_ts else "failed again: retrying"
+
+
+async def handle_end(ctx: BotContext, action: ScheduledAction) -> str:
+    """A window still waiting for its go when it ends never runs: it expires."""
+    window = get_window(ctx.db, action.window_id)
+    if window is None or window.state is not WindowState.READY:
+        return f"skipped: window is {window.state.value if window else 'gone'}"
+    return await expire(ctx, window)
+
+
 HANDLERS: dict[str, Handler] = {
     "precheck": handle_precheck,
     "reminder": handle_reminder,
     "start": handle_start,
+    "end": handle_end,
+    "post": handle_post,
 }

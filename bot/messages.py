@@ -174,3 +174,16 @@ def postponed(window_label: str, command: str) -> str:
         f"{window_label} is postponed (cancelled, nothing ran). Propose the new slot with:\n"
         f"`{command}`"
     )
+
+
+def proposal_not_posted(window_label: str) -> str:
+    return (
+        f"Stored {window_label}, but Slack did not take the post; the bot posts it again every "
+        f"minute until Slack answers. `/upgrade status {window_label}` shows where it stands."
+    )
+
+
+def proposal_outcome(window_label: str, channel: str | None, message_ts: str | None) -> str:
+    if message_ts is None or channel is None:
+        return proposal_not_posted(window_label)
+    return proposal_posted(window_label, channel)

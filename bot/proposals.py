@@ -207,7 +207,12 @@ async def post_proposal(ctx: BotContext, window: Window) -> Window:
             unfurl_links=False,
         )
     except SlackApiError as error:
-        log.error("posting %s failed: %s", window.label, error.response.get("error"))
+        log.error(
+            "posting %s failed: %s; trying again in a minute",
+            window.label,
+            error.response.get("error"),
+        )
+        retry_post(ctx, window)
         return window
     return set_message_ref(
         ctx.db, window.id, channel=response["channel"], ts=response["ts"], at=ctx.now()
@@ -238,3 +243,17 @@ async def refresh_proposal(
         await post_keyed(
             ctx, window, f"state:{window.state.value}", blocks.decision_line(window, actor)
         )
+
+
+REPOST_DELAY = timedelta(minutes=1)
+
+
+def retry_post(ctx: BotContext, window: Window) -> None:
+    """Slack did not take the proposal: a stored action posts it again, also after a restart."""
+    from storage import schedule_action
+
+    row = schedule_action(
+        ctx.db, window_id=window.id, kind="post", due_at=ctx.now() + REPOST_DELAY, at=ctx.now()
+    )
+    if ctx.scheduler is not None:
+        ctx.scheduler.arm(row)

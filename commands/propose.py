@@ -53,4 +53,4 @@ async def run(ctx: BotContext, invocation: Invocation, parsed: ProposeArgs) -> R
         ctx, parsed.system, parsed.target, parsed.start, parsed.length, invocation.now
     )
     window = await propose(ctx, request, invocation.user, invocation.slack_action or NAME)
-    return Reply(messages.proposal_posted(window.label, window.channel or invocation.channel))
+    return Reply(messages.proposal_outcome(window.label, window.channel, window.message_ts))

@@ -74,3 +74,19 @@ def gate_statuses(state: WindowState) -> dict[GateId, GateStatus]:
             if position >= order.index(first):
                 result[gate] = GateStatus.PASSED
     return result
+
+
+# Which acknowledgement a window in each state waits for, and which role owes it.
+_OWED: dict[WindowState, tuple[GateId, str]] = {
+    S.PROPOSED: (GateId.G1, "approvers"),
+    S.APPROVED: (GateId.G2, "operators"),
+    S.PLANNED: (GateId.G3, "operators"),
+    S.READY: (GateId.G4, "operators"),
+    S.VERIFYING: (GateId.G5, "operators"),
+}
+
+
+def owed(state: WindowState) -> tuple[GateId, str] | None:
+    """The gate a window waits for and the role that owes it; None while the bot works or
+    once the window has ended."""
+    return _OWED.get(state)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.errors import IllegalTransition, UnknownSystem, UnknownWindow
-from bot.domain.gates import TRANSITIONS, gate_statuses, is_allowed, next_state
+from bot.domain.gates import TRANSITIONS, gate_statuses, is_allowed, next_state, owed
 from bot.domain.models import GateId, GateStatus, Window, WindowEvent, WindowState
 
 S, E = WindowState, WindowEvent
@@ -104,3 +104,20 @@ def test_input_errors_name_what_was_wrong_and_what_is_right() -> None:
     assert UnknownSystem("x", []).hint == "Configured systems: (none)."
     missing = UnknownWindow("#99")
     assert "#99" in missing.message and "#12" in (missing.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (S.PROPOSED, (GateId.G1, "approvers")),
+        (S.APPROVED, (GateId.G2, "operators")),
+        (S.PLANNED, (GateId.G3, "operators")),
+        (S.READY, (GateId.G4, "operators")),
+        (S.VERIFYING, (GateId.G5, "operators")),
+        (S.EXECUTING, None),
+        (S.DONE, None),
+        (S.EXPIRED, None),
+    ],
+)
+def test_what_is_owed_and_by_whom(state: WindowState, expected: object) -> None:
+    assert owed(state) == expected

@@ -256,3 +256,21 @@ async def test_a_window_across_the_spring_dst_change_is_warned_about(bot: Harnes
     shown = texts(bot.proposals()[-1].to_slack())
     assert "Daylight-saving change inside the window" in shown
     assert "clocks go forward" in shown
+
+
+async def test_a_proposal_slack_did_not_take_is_kept_and_posted_when_slack_answers(
+    bot: Harness,
+) -> None:
+    bot.stub.fail("chat.postMessage", status=503, times=4)
+    await bot.command(PROPOSE)
+    (told,) = await bot.wait_ephemeral(PROPOSER)
+    assert "Slack did not take the post" in told
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None and window.message_ts is None
+    assert "not in Slack yet" in await bot.command("status 1", user=STRANGER)
+    bot.clock.advance(timedelta(minutes=1))
+    assert bot.ctx.scheduler is not None
+    await bot.ctx.scheduler.run_due()
+    posted = get_window(bot.ctx.db, 1)
+    assert posted is not None and posted.message_ts == bot.proposals()[-1].ts
+    assert [e.action for e in list_audit(bot.ctx.db, 1)] == ["proposed", "posted"]
