@@ -68,7 +68,9 @@ def listener_table(listeners: Listeners | None = None) -> list[tuple[str, str, H
     known = listeners
     gates = known.gates if known else None
     runs = known.runs if known else None
+    # Bolt tries the listeners in this order on every request: the slash command first.
     return [
+        ("command", COMMAND, known.on_command if known else None),
         ("action", RunAction.GO.value, runs.on_go if runs else None),
         ("action", RunAction.POSTPONE.value, runs.on_postpone if runs else None),
         ("action", RunAction.CANCEL.value, runs.on_cancel if runs else None),
@@ -84,7 +86,6 @@ def listener_table(listeners: Listeners | None = None) -> list[tuple[str, str, H
         ("action", GateAction.PRECHECK_ACCEPT.value, gates.on_precheck_accept if gates else None),
         ("action", GateAction.PRECHECK_RERUN.value, gates.on_precheck_rerun if gates else None),
         ("view", GateView.WAIVE.value, gates.on_waive_form if gates else None),
-        ("command", COMMAND, known.on_command if known else None),
         ("action", Action.APPROVE.value, known.on_approve if known else None),
         ("action", Action.REJECT.value, known.on_reject if known else None),
         ("view", View.PROPOSE.value, known.on_propose_form if known else None),
