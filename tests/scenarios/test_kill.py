@@ -34,7 +34,7 @@ def free_port() -> int:
 def start_bot(tmp_path: Path, api: str, port: int) -> subprocess.Popen[bytes]:
     config = CONFIG.replace(
         "schedule: {precheck_lead: 24h, reminders: [2h, 15m]}",
-        "schedule: {precheck_lead: 4s, reminders: []}",
+        "schedule: {precheck_lead: 10s, reminders: []}",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "UPGRADEBOT_"))}
     env.update(
@@ -84,7 +84,7 @@ async def test_sigkill_between_approval_and_precheck_runs_the_precheck_exactly_o
     try:
         async with aiohttp.ClientSession() as session:
             await healthy(session, url)
-            start = (datetime.now(UTC) + timedelta(seconds=9)).replace(microsecond=0)
+            start = (datetime.now(UTC) + timedelta(seconds=20)).replace(microsecond=0)
             text = f"propose lab 10.5 {start:%Y-%m-%dT%H:%M:%S}Z 4h"
             assert (
                 await post(
@@ -112,9 +112,9 @@ async def test_sigkill_between_approval_and_precheck_runs_the_precheck_exactly_o
             assert not any(
                 m.text.startswith("Pre-check") for m in stub.thread("C0OPS", proposal.ts)
             )
-            # Stay down past the pre-check's moment (start - 4 s), then start again.
+            # Stay down past the pre-check's moment (start - 10 s), then start again.
             await asyncio.sleep(
-                max(0.0, (start - timedelta(seconds=3) - datetime.now(UTC)).total_seconds())
+                max(0.0, (start - timedelta(seconds=9) - datetime.now(UTC)).total_seconds())
             )
             bot = start_bot(tmp_path, api, port)
             await healthy(session, url)

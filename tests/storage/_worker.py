@@ -10,7 +10,6 @@ crash DB STOP      open DB and create a window; when SQLite starts the statement
 from __future__ import annotations
 
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.models import GateId, WindowState
@@ -20,8 +19,9 @@ T0 = datetime(2026, 12, 2, 22, 0, tzinfo=UTC)
 
 
 def _hang(message: str) -> None:
+    """Say where we are and block until the parent kills us (or closes our stdin)."""
     print(message, flush=True)
-    time.sleep(120)
+    sys.stdin.readline()
 
 
 def race(path: str, actor: str) -> None:
