@@ -86,6 +86,7 @@ def listener_table(listeners: Listeners | None = None) -> list[tuple[str, str, H
         ("action", GateAction.PRECHECK_ACCEPT.value, gates.on_precheck_accept if gates else None),
         ("action", GateAction.PRECHECK_RERUN.value, gates.on_precheck_rerun if gates else None),
         ("view", GateView.WAIVE.value, gates.on_waive_form if gates else None),
+        ("view", GateView.HOTFIXES.value, gates.on_hotfix_form if gates else None),
         ("action", Action.APPROVE.value, known.on_approve if known else None),
         ("action", Action.REJECT.value, known.on_reject if known else None),
         ("view", View.PROPOSE.value, known.on_propose_form if known else None),

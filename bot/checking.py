@@ -8,8 +8,14 @@ from typing import Any
 
 from bot.agents.models import AdapterError, ManualStepRequired, UploadReport
 from bot.context import BotContext
+from bot.domain.estimates import estimate_duration
 from bot.domain.models import Window
-from bot.packages import package_files, scan_packages
+from bot.packages import (
+    PackageStoreUnavailable,
+    compare_with_records,
+    package_files,
+    read_packages,
+)
 from bot.proposals import ProposalDetails
 from bot.snapshot import take_snapshot
 from checks import (
@@ -24,13 +30,30 @@ from checks import (
     run_checks,
     worst_first,
 )
-from storage import CheckRun, record_check_run
+from storage import CheckRun, list_hotfixes, record_check_run
 
 DETAIL_KEYS = ("agents_running", "alarms", "requirements", "known_issues")
 
 
-def estimate_result(window: Window, details: ProposalDetails) -> CheckResult:
+async def _scan(ctx: BotContext, names: list[str]) -> tuple[list[PackageState] | None, str | None]:
+    """The package store's state; hashing multi-GB files runs in a thread, off the loop."""
+    directory = ctx.config.packages.dir
+    try:
+        found = await asyncio.to_thread(read_packages, directory, names)
+    except PackageStoreUnavailable as error:
+        return None, str(error)
+    return compare_with_records(ctx.db, found, directory, now=ctx.now()), None
+
+
+def estimate_result(
+    ctx: BotContext, window: Window, details: ProposalDetails, hotfix_count: int = 0
+) -> CheckResult:
+    """Does the estimate (with the hotfixes attached at G2) fit the window?"""
     high = details.estimate.high
+    if hotfix_count:
+        agents = max(len(details.agents), 1)
+        startup = ctx.system(window.system).startup_time
+        high = estimate_duration(details.plan, agents, startup, hotfix_count=hotfix_count).high
     fits = high <= window.length
     return CheckResult(
         key="estimate_fits",
@@ -95,27 +118,32 @@ async def check_window(
     details = ProposalDetails.model_validate(window.plan)
     system = ctx.system(window.system)
     now = ctx.now()
-    names = needed_packages(details.plan, [])
-    directory = ctx.config.packages.dir
+    hotfixes = list_hotfixes(ctx.db, window.id)
     needs_store = upload or (keys is not None and "packages" in keys)
-    packages = scan_packages(ctx.db, directory, names, now=now) if needs_store else None
+    packages, store_error = (
+        await _scan(ctx, needed_packages(details.plan, hotfixes)) if needs_store else (None, None)
+    )
     adapter = ctx.adapter(window.system)
     snapshot = await take_snapshot(
         adapter,
         window.system,
         now=now,
         packages=packages,
+        packages_error=store_error,
         timeout_seconds=ctx.adapter_timeout_seconds,
     )
     settings = CheckSettings(
-        now=now, backup_max_age=ctx.config.backup_max_age, key_checks=system.key_checks
+        now=now,
+        backup_max_age=ctx.config.backup_max_age,
+        key_checks=system.key_checks,
+        hotfixes=hotfixes,
     )
     wanted = DETAIL_KEYS if kind == "details" else keys
     chosen = [c for c in PRECHECKS if wanted is None or c[0] in wanted]
     results = run_checks(snapshot, details.plan, settings, chosen)
     results = [by_hand(r, snapshot) for r in results]
     if kind == "details":
-        results.append(estimate_result(window, details))
+        results.append(estimate_result(ctx, window, details, len(hotfixes)))
     if upload:
         results.append(await _upload(ctx, window, packages))
     results = worst_first(results)

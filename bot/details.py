@@ -17,10 +17,11 @@ from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import Acknowledgement, GateId, Window, WindowEvent, WindowState
 from bot.gate_blocks import details_blocks, details_text
+from bot.proposals import ProposalDetails
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
 from checks import CheckResult, CheckStatus
-from storage import latest_check_run, list_acks, record_ack
+from storage import latest_check_run, list_acks, record_ack, set_hotfixes
 
 MANUAL_ITEMS: dict[str, str] = {
     "key_functions": "Key functionalities identified (what to check after the upgrade)",
@@ -172,3 +173,41 @@ async def settle_item(
 
 def blocking_count(results: Sequence[CheckResult]) -> int:
     return sum(1 for r in results if r.status in (CheckStatus.FAIL, CheckStatus.ERROR))
+
+
+def hotfix_candidates(ctx: BotContext, window: Window) -> list[str]:
+    """Packages in the store that the path itself does not use."""
+    from fnmatch import fnmatchcase
+    from pathlib import Path
+
+    from checks import needed_packages
+
+    plan = ProposalDetails.model_validate(window.plan).plan
+    used = needed_packages(plan, [])
+    try:
+        files = sorted(p.name for p in Path(ctx.config.packages.dir).iterdir() if p.is_file())
+    except OSError:
+        return []
+    return [
+        name
+        for name in files
+        if name.endswith((".dmupgrade", ".dmapp"))
+        and not any(fnmatchcase(name, pattern) for pattern in used)
+    ]
+
+
+async def choose_hotfixes(
+    ctx: BotContext, window: Window, names: list[str], user: str, slack_action: str
+) -> Window:
+    """Attach the hotfixes (possibly none), re-run the items the estimate depends on, and
+    confirm the checklist item."""
+    if window.state is not WindowState.APPROVED:
+        raise NotAllowed(messages.gate_not_open(window.label, "G2", window.state.value))
+    if not await ctx.roles.is_operator(user):
+        raise NotAllowed(messages.not_an_operator(user))
+    unknown = sorted(set(names) - set(hotfix_candidates(ctx, window)))
+    if unknown:
+        raise NotAllowed(f"Not in the package store: {', '.join(unknown)}.")
+    set_hotfixes(ctx.db, window.id, names, actor=user, at=ctx.now())
+    await check_window(ctx, window, kind="details")
+    return await settle_item(ctx, window, "hotfixes", user, slack_action=slack_action)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot import messages
@@ -34,6 +35,7 @@ from storage import (
     begin_step,
     finish_step,
     get_window,
+    list_hotfixes,
     list_steps,
     record_ack,
     set_step_run,
@@ -45,20 +47,21 @@ log = logging.getLogger(__name__)
 MANUAL = "manual"  # the run id of a step a person runs in Cube
 
 
-def execution_items(window: Window) -> list[str]:
-    """The packages in the order they run: each step's prerequisite-only packages, then it."""
-    return [package for package, _ in execution_plan(window)]
+def execution_items(window: Window, hotfixes: Sequence[str] = ()) -> list[str]:
+    """The packages in the order they run: each step's prerequisite-only packages, then it;
+    the hotfixes attached at G2 last."""
+    return [package for package, _ in execution_plan(window, hotfixes)]
 
 
-def execution_plan(window: Window) -> list[tuple[str, str | None]]:
+def execution_plan(window: Window, hotfixes: Sequence[str] = ()) -> list[tuple[str, str | None]]:
     """(package, the version every agent runs after it) in order; None for prerequisite-only
-    packages, which change no version."""
+    packages and hotfixes (installed after the last step), which are checked by their run."""
     plan = ProposalDetails.model_validate(window.plan).plan
     items: list[tuple[str, str | None]] = []
     for step in plan.steps:
         items.extend((package, None) for package in step.prerequisite_packages)
         items.append((step.package, step.to_label))
-    return items
+    return items + [(hotfix, None) for hotfix in hotfixes]
 
 
 def _store_name(ctx: BotContext, wanted: str) -> str:
@@ -73,7 +76,7 @@ async def run_from(
     ctx: BotContext, window: Window, position: int, attempt: int, actor: str
 ) -> None:
     """Trigger and follow every item from ``position``; stop at the first failure."""
-    items = execution_items(window)
+    items = execution_items(window, list_hotfixes(ctx.db, window.id))
     for index in range(position, len(items) + 1):
         name = _store_name(ctx, items[index - 1])
         try:
@@ -214,7 +217,7 @@ async def confirm_by_hand(
         or step.status != "running"
     ):
         raise NotAllowed(f"Step {position} of {window.label} is not waiting for Cube.")
-    expected = execution_plan(window)[position - 1][1]
+    expected = execution_plan(window, list_hotfixes(ctx.db, window.id))[position - 1][1]
     if expected is not None:
         cluster = await asyncio.wait_for(
             ctx.adapter(window.system).get_cluster(), ctx.adapter_timeout_seconds
@@ -259,7 +262,7 @@ def _label(ctx: BotContext, raw: str) -> str:
 async def resume(ctx: BotContext, window: Window) -> None:
     """After a restart: re-attach to the step in flight, never trigger it again."""
     steps = list_steps(ctx.db, window.id)
-    total = len(execution_items(window))
+    total = len(execution_items(window, list_hotfixes(ctx.db, window.id)))
     if not steps:
         await run_from(ctx, window, 1, 1, "upgradebot")
         return

@@ -35,12 +35,57 @@ class GateListeners:
         await self._guarded(
             payload.channel.id if payload.channel else "",
             payload.user.id,
-            self._confirm(window_id, item, payload.user.id, payload.slack_action),
+            self._confirm(
+                window_id,
+                item,
+                payload.user.id,
+                payload.slack_action,
+                payload.trigger_id,
+                payload.channel.id if payload.channel else "",
+            ),
         )
 
-    async def _confirm(self, window_id: int, item: str, user: str, action: str) -> None:
+    async def _confirm(
+        self,
+        window_id: int,
+        item: str,
+        user: str,
+        action: str,
+        trigger_id: str | None = None,
+        channel: str = "",
+    ) -> None:
         window = load(self.ctx, window_id)
+        if item == "hotfixes":
+            # Which hotfixes (or none) is the answer; a modal asks for it.
+            if window.state is not WindowState.APPROVED:
+                raise NotAllowed(f"The details checklist of {window.label} is closed.")
+            if not await self.ctx.roles.is_operator(user):
+                from bot import messages
+
+                raise NotAllowed(messages.not_an_operator(user))
+            candidates = details.hotfix_candidates(self.ctx, window)
+            await self.ctx.client.views_open(
+                trigger_id=trigger_id,
+                view=modals.hotfix_modal(window.id, window.label, candidates, channel),
+            )
+            return
         await details.settle_item(self.ctx, window, item, user, slack_action=action)
+
+    async def on_hotfix_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        payload = ViewPayload.model_validate(body)
+        meta = json.loads(payload.view.private_metadata or "{}")
+        element = payload.view.state.values.get(Block.HOTFIXES, {}).get(Input.HOTFIXES, {})
+        names = [str(o.get("value")) for o in element.get("selected_options") or []]
+        await ack()
+        await self._guarded(
+            str(meta.get("channel", "")),
+            payload.user.id,
+            self._hotfixes(int(meta.get("window_id", 0)), names, payload.user.id, payload.view.id),
+        )
+
+    async def _hotfixes(self, window_id: int, names: list[str], user: str, view_id: str) -> None:
+        window = load(self.ctx, window_id)
+        await details.choose_hotfixes(self.ctx, window, names, user, f"hotfixes@{view_id}")
 
     async def on_detail_waive(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

@@ -31,6 +31,8 @@ class Block(StrEnum):
     REASON = "reason"
     # go modal
     BACKUP = "backup"
+    # hotfixes modal
+    HOTFIXES = "hotfixes"
 
 
 class Input(StrEnum):
@@ -43,6 +45,7 @@ class Input(StrEnum):
     LENGTH = "length_input"
     REASON = "reason_input"
     BACKUP = "backup_check"
+    HOTFIXES = "hotfix_check"
 
 
 class GateAction(StrEnum):
@@ -56,6 +59,7 @@ class GateAction(StrEnum):
 
 class GateView(StrEnum):
     WAIVE = "waive_modal"
+    HOTFIXES = "hotfixes_modal"
 
 
 class RunAction(StrEnum):

@@ -142,3 +142,60 @@ def waive_modal(
             ),
         ],
     }
+
+
+def hotfix_modal(window_id: int, label: str, candidates: list[str], channel: str) -> dict[str, Any]:
+    """Which hotfix packages from the store to install after the last step (none is an answer)."""
+    from bot.ids import GateView
+
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    "Hotfixes are installed after the last step of the path, uploaded with the "
+                    "day-before upload, and counted in the estimate. Tick none if there are none."
+                ),
+            },
+        },
+    ]
+    if candidates:
+        blocks.append(
+            _input(
+                Block.HOTFIXES,
+                "Hotfix packages in the store",
+                {
+                    "type": "checkboxes",
+                    "action_id": Input.HOTFIXES.value,
+                    "options": [
+                        {"text": {"type": "plain_text", "text": name[:75]}, "value": name}
+                        for name in candidates[:10]
+                    ],
+                },
+                optional=True,
+            )
+        )
+    else:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": (
+                            "The package store holds no other packages; submitting confirms no hotfixes."
+                        ),
+                    }
+                ],
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": GateView.HOTFIXES.value,
+        "private_metadata": json.dumps({"window_id": window_id, "channel": channel}),
+        "title": {"type": "plain_text", "text": f"Hotfixes for {label}"[:24]},
+        "submit": {"type": "plain_text", "text": "Confirm"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": blocks,
+    }

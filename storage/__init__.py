@@ -19,6 +19,7 @@ from storage.actions import (
 )
 from storage.audit import ChainReport, append_audit, list_audit, verify_audit_chain
 from storage.db import Database, open_database, write_transaction
+from storage.hotfixes import list_hotfixes, set_hotfixes
 from storage.idempotency import claim_request, forget_requests
 from storage.migrations import UnknownMigrations, applied_migrations
 from storage.packages import PackageRecord, forget_package, get_package, record_package
@@ -86,6 +87,7 @@ __all__ = [
     "list_actions",
     "list_audit",
     "list_check_runs",
+    "list_hotfixes",
     "list_steps",
     "list_windows",
     "open_database",
@@ -96,6 +98,7 @@ __all__ = [
     "record_package",
     "remember_message",
     "schedule_action",
+    "set_hotfixes",
     "set_message_ref",
     "set_step_run",
     "transition",

@@ -196,3 +196,12 @@ def _upgrade_steps(db: Database) -> None:
 
     for statement in CREATE_TABLES:
         db.execute(statement)
+
+
+@migration("0005_window_hotfixes")
+def _window_hotfixes(db: Database) -> None:
+    # Hotfix packages attached to a window at G2 (storage.hotfixes).
+    from storage.hotfixes import CREATE_TABLES
+
+    for statement in CREATE_TABLES:
+        db.execute(statement)

@@ -194,11 +194,14 @@ async def confirm_dialog(w: Walkthrough) -> None:
 async def operator_settles_the_details(w: Walkthrough) -> None:
     await w.act_as(OLGA)
     checklist = in_thread(w, "Details established")
-    for _ in range(3):
-        buttons = checklist.locator("button[data-action-id=details_confirm]")
-        count = await buttons.count()
-        await buttons.first.click()
-        await expect(buttons).to_have_count(count - 1)
+    for item in ("key_functions", "hotfixes", "backup"):
+        button = checklist.locator(f"button[data-action-id=details_confirm][data-value='1:{item}']")
+        await button.click()
+        if item == "hotfixes":  # which hotfixes, if any, is asked in a modal
+            modal = w.page.locator("#modal-layer form")
+            await expect(modal).to_contain_text("Hotfixes for #1")
+            await modal.locator(".modal-submit").click()
+        await expect(button).to_have_count(0)
     await expect(checklist).to_contain_text("G2 closed")
 
 

@@ -10,7 +10,14 @@ from typing import Any
 from bot.agents.models import Severity
 from bot.domain.models import GateId, WindowState
 from bot.ids import Action, GateAction
-from storage import get_window, latest_check_run, list_acks, list_actions
+from storage import (
+    get_window,
+    latest_check_run,
+    list_acks,
+    list_actions,
+    list_audit,
+    list_hotfixes,
+)
 from tests.fakes.bot import APPROVER, CHANNEL, PROPOSER, STRANGER, Harness
 from tests.scenarios.test_propose_approve import propose, texts
 
@@ -38,14 +45,40 @@ async def approved(bot: Harness) -> dict[str, Any]:
     return message
 
 
-async def close_details(bot: Harness) -> None:
+async def settle(
+    bot: Harness, item: str, channel: str = CHANNEL, hotfixes: tuple[str, ...] = ()
+) -> None:
+    """Confirm one checklist item as the operator; hotfixes are chosen in a modal."""
+    checklist = reply_in(bot, channel, "Details checklist")
+    opened = len(bot.stub.calls_to("views.open"))
+    await bot.click(
+        GateAction.DETAIL_CONFIRM, _with_value(checklist, f"1:{item}"), OPERATOR, channel=channel
+    )
+    if item == "hotfixes":
+        calls = await bot.stub.wait_for("views.open", count=opened + 1)
+        view = calls[-1].response["view"]
+        ticked = [{"value": name} for name in hotfixes]
+        values = {"hotfixes": {"hotfix_check": {"type": "checkboxes", "selected_options": ticked}}}
+        status, body = await bot.submit(view, values, OPERATOR)
+        assert status == 200 and body == "", body
+    block = f"item_{item}"
+    await bot.stub.wait_until(
+        lambda: block not in str(reply_in(bot, channel, "Details checklist")["blocks"])
+    )
+
+
+def reply_in(bot: Harness, channel: str, starting: str) -> dict[str, Any]:
+    parent = [m for m in bot.stub.messages(channel) if not m.is_reply][-1]
+    found = [
+        m.to_slack() for m in bot.stub.thread(channel, parent.ts)[1:] if m.text.startswith(starting)
+    ]
+    assert found, f"no reply starting {starting!r}"
+    return dict(found[-1])
+
+
+async def close_details(bot: Harness, channel: str = CHANNEL) -> None:
     for item in ("key_functions", "hotfixes", "backup"):
-        checklist = reply(bot, "Details checklist")
-        await bot.click(GateAction.DETAIL_CONFIRM, _with_value(checklist, f"1:{item}"), OPERATOR)
-        block = f"item_{item}"
-        await bot.stub.wait_until(
-            lambda block=block: block not in str(reply(bot, "Details checklist")["blocks"])  # type: ignore[misc]
-        )
+        await settle(bot, item, channel)
 
 
 def _with_value(message: dict[str, Any], value: str) -> dict[str, Any]:
@@ -249,3 +282,43 @@ async def test_a_missed_reminder_older_than_its_lead_is_skipped_not_sent(bot: Ha
     outcomes = {a.kind: a.outcome for a in list_actions(bot.ctx.db, window_id=1)}
     assert outcomes["reminder:900"] == "skipped: too late"
     assert not any(m["text"].startswith("⏰") for m in thread(bot))
+
+
+async def test_hotfixes_chosen_at_g2_are_checked_uploaded_and_counted(bot: Harness) -> None:
+    hotfix = "Hotfix RN41234.dmupgrade"
+    (bot.tmp_path / "packages" / hotfix).write_bytes(b"placeholder hotfix")
+    await approved(bot)
+    await settle(bot, "hotfixes", hotfixes=(hotfix,))
+    assert list_hotfixes(bot.ctx.db, 1) == [hotfix]
+    audit = [e for e in list_audit(bot.ctx.db, 1) if e.action == "hotfixes_set"]
+    assert audit and audit[0].detail["hotfixes"] == [hotfix] and audit[0].actor == OPERATOR
+    details = latest_check_run(bot.ctx.db, 1, "details")
+    assert details is not None
+    await settle(bot, "key_functions")
+    await settle(bot, "backup")
+    summary = await travel_to_precheck(bot)
+    run = latest_check_run(bot.ctx.db, 1, "precheck")
+    assert run is not None
+    upload = next(r for r in run.results if r["key"] == "upload")
+    assert upload["status"] == "pass"
+    assert any(hotfix in line for line in upload["details"])
+    assert "3 package(s)" in texts(summary)
+
+
+async def test_a_hotfix_that_is_not_in_the_store_is_refused(bot: Harness) -> None:
+    await approved(bot)
+    checklist = reply(bot, "Details checklist")
+    await bot.click(GateAction.DETAIL_CONFIRM, _with_value(checklist, "1:hotfixes"), OPERATOR)
+    (opened,) = await bot.stub.wait_for("views.open")
+    values = {
+        "hotfixes": {
+            "hotfix_check": {
+                "type": "checkboxes",
+                "selected_options": [{"value": "../../etc/passwd"}],
+            }
+        }
+    }
+    await bot.submit(opened.response["view"], values, OPERATOR)
+    refusal = await bot.wait_ephemeral(OPERATOR)
+    assert "Not in the package store" in refusal[-1]
+    assert list_hotfixes(bot.ctx.db, 1) == []

@@ -12,21 +12,24 @@ from pydantic import SecretStr
 from bot.agents.dataminer import DataMinerAdapter
 from bot.agents.dm_webapi import Credentials
 from bot.agents.models import PackageFile, UpgradeOptions
-from bot.agents.simulated import SimAgent
+from bot.agents.sim_faults import SimAgent
 from bot.domain.models import GateId, WindowState
 from bot.ids import Action, GateAction, RunAction
 from bot.packages import package_files
 from storage import get_window, latest_check_run, list_acks, list_steps
 from tests.fakes.bot import APPROVER, PROPOSER, Harness
 from tests.fakes.dataminer import PASSWORD, USER, FakeDataMiner
-from tests.scenarios.test_gates import START, _with_value, reply, thread
+from tests.scenarios.test_gates import START, close_details, reply, thread
 from tests.scenarios.test_propose_approve import propose, texts
 
 RUNTIMES = {"aspnet_core": ["6.0.36", "8.0.11", "10.0.1"], "vcpp": "14.44.35211.0"}
 
 
 async def on_fake_dms(bot: Harness) -> FakeDataMiner:
-    agents = [SimAgent(f"dma-lab-0{i}", "10.3.0.0-13012", installed=RUNTIMES) for i in (1, 2)]
+    agents = [
+        SimAgent(f"dma-lab-0{i}", "10.3.0.0-13012", installed=RUNTIMES)  # type: ignore[arg-type]
+        for i in (1, 2)
+    ]
     dms = await FakeDataMiner(agents, step_seconds=0.01).start()
     credentials = Credentials(
         env_prefix="TEST_DM", user=SecretStr(USER), password=SecretStr(PASSWORD)
@@ -56,12 +59,7 @@ async def test_without_routes_every_step_is_run_by_hand_and_checked_by_the_bot(
         await bot.stub.wait_until(
             lambda: any(m["text"].startswith("Details checklist") for m in thread(bot))
         )
-        for item in ("key_functions", "hotfixes", "backup"):
-            await bot.click(
-                GateAction.DETAIL_CONFIRM,
-                _with_value(reply(bot, "Details checklist"), f"1:{item}"),
-                PROPOSER,
-            )
+        await close_details(bot)
         await bot.stub.wait_until(lambda: get_window(bot.ctx.db, 1).state is WindowState.PLANNED)  # type: ignore[union-attr]
         bot.clock.now = START - timedelta(hours=24)
         assert bot.ctx.scheduler is not None
@@ -76,8 +74,9 @@ async def test_without_routes_every_step_is_run_by_hand_and_checked_by_the_bot(
         await bot.stub.wait_until(lambda: get_window(bot.ctx.db, 1).state is WindowState.READY)  # type: ignore[union-attr]
         bot.clock.now = START
         await bot.ctx.scheduler.run_due()
+        before = len(bot.stub.calls_to("views.open"))
         await bot.click(RunAction.GO, reply(bot, "G4: #1 may start now"), PROPOSER)
-        (opened,) = await bot.stub.wait_for("views.open")
+        opened = (await bot.stub.wait_for("views.open", count=before + 1))[before]
         await bot.submit(
             opened.response["view"],
             {

@@ -26,7 +26,7 @@ from tests.fakes.bot import (
     fast,
     make_context,
 )
-from tests.scenarios.test_gates import _with_value
+from tests.scenarios.test_gates import close_details
 from tests.scenarios.test_propose_approve import texts
 
 CHANNEL = "C0NIGHT"
@@ -70,14 +70,7 @@ async def ready_at_start(bot: Harness) -> None:
     await bot.stub.wait_until(
         lambda: any(m["text"].startswith("Details checklist") for m in thread(bot))
     )
-    for item in ("key_functions", "hotfixes", "backup"):
-        checklist = reply(bot, "Details checklist")
-        await bot.click(
-            GateAction.DETAIL_CONFIRM,
-            _with_value(checklist, f"1:{item}"),
-            OPERATOR,
-            channel=CHANNEL,
-        )
+    await close_details(bot, CHANNEL)
     await until_state(bot, WindowState.PLANNED)
     bot.clock.now = START - timedelta(hours=24)
     assert bot.ctx.scheduler is not None
@@ -92,9 +85,9 @@ async def ready_at_start(bot: Harness) -> None:
 
 
 async def give_go(bot: Harness) -> None:
+    before = len(bot.stub.calls_to("views.open"))
     await bot.click(RunAction.GO, reply(bot, "G4: #1 may start now"), OPERATOR, channel=CHANNEL)
-    (opened,) = await bot.stub.wait_for("views.open", count=1)
-    view = opened.response["view"]
+    view = (await bot.stub.wait_for("views.open", count=before + 1))[before].response["view"]
     status, body = await bot.submit(
         view, {"backup": {"backup_check": {"type": "checkboxes", "selected_options": []}}}, OPERATOR
     )
@@ -176,10 +169,11 @@ async def test_abort_marks_the_window_failed_with_the_rollback_advice(bot: Harne
 
 async def test_a_go_clicked_twice_triggers_once(bot: Harness) -> None:
     await ready_at_start(bot)
+    before = len(bot.stub.calls_to("views.open"))
     await bot.click(RunAction.GO, reply(bot, "G4: #1 may start now"), OPERATOR, channel=CHANNEL)
     await bot.click(RunAction.GO, reply(bot, "G4: #1 may start now"), OPERATOR, channel=CHANNEL)
-    opened = await bot.stub.wait_for("views.open", count=2)
-    first, second = (o.response["view"] for o in opened)
+    opened = await bot.stub.wait_for("views.open", count=before + 2)
+    first, second = (o.response["view"] for o in opened[before:])
     await bot.submit(first, BACKUP, OPERATOR)
     await bot.submit(second, BACKUP, OPERATOR)
     await until_state(bot, WindowState.VERIFYING)
@@ -248,7 +242,7 @@ async def test_a_problem_at_verification_marks_the_window_failed_with_its_reason
         lambda: any(m["text"].startswith("Verification of #1") for m in thread(bot))
     )
     await bot.click(RunAction.PROBLEM, reply(bot, "Verification of #1"), OPERATOR, channel=CHANNEL)
-    opened = await bot.stub.wait_for("views.open", count=2)
+    opened = await bot.stub.wait_for("views.open", count=3)
     view = opened[-1].response["view"]
     status, body = await bot.submit(
         view,
