@@ -184,7 +184,8 @@ def hotfix_modal(window_id: int, label: str, candidates: list[str], channel: str
                     {
                         "type": "mrkdwn",
                         "text": (
-                            "The package store holds no other packages; submitting confirms no hotfixes."
+                            "The package store holds no other packages; "
+                            "submitting confirms no hotfixes."
                         ),
                     }
                 ],
