@@ -162,7 +162,14 @@ def decision_line(window: Window, actor: str | None = None) -> str:
         return f"🚫 Cancelled{by}{reason}"
     if window.state is WindowState.EXPIRED:
         return f"⌛ Expired{reason}"
-    return f"✅ Approved by {who} at {when}"
+    approved = f"✅ Approved by {who} at {when}"
+    progress = {
+        WindowState.EXECUTING: " · 🚀 upgrading now",
+        WindowState.VERIFYING: " · 🔎 upgraded; verification waits for an operator",
+        WindowState.DONE: " · ✅ done: upgraded and verified",
+        WindowState.FAILED: f" · ❌ failed{reason}",
+    }
+    return approved + progress.get(window.state, "")
 
 
 def _button(label: str, action: Action, window: Window, style: str) -> dict[str, Any]:

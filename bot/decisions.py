@@ -11,7 +11,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UnknownWindow
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
-from bot.lifecycle import after_approval, after_close
+from bot.lifecycle import after_approval, after_close, schedule_window
 from bot.proposals import refresh_proposal
 from bot.transitions import move
 from storage import get_window
@@ -52,11 +52,14 @@ async def decide(
     window = move(
         ctx, window, event, actor=user, gate=GateId.G1, reason=reason, slack_action=slack_action
     )
+    # The timed actions are stored before Slack hears of the decision: a Slack outage now
+    # loses nothing, and whoever sees "Approved" can rely on the schedule being there.
+    rows = schedule_window(ctx, window) if window.state is WindowState.APPROVED else []
+    if window.state is not WindowState.APPROVED:
+        after_close(ctx, window)
     await refresh_proposal(ctx, window)
     if window.state is WindowState.APPROVED:
-        await after_approval(ctx, window)
-    else:
-        after_close(ctx, window)
+        await after_approval(ctx, window, rows)
     return window
 
 

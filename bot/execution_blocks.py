@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.agents.models import UpgradeRun
@@ -125,13 +125,19 @@ def comparison_blocks(
     after: dict[str, Any],
     results: Sequence[Any],
     verified_by: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Blocks:
+    """``labels`` names raw agent versions as the catalog knows them (10.5.0 CU18)."""
+    named = dict(labels or {})
     versions_before = before.get("versions", {})
     lines = []
     for agent, version in sorted(after.get("versions", {}).items()):
         state = after.get("states", {}).get(agent, "?")
         was = versions_before.get(agent, "?")
-        lines.append(f"• `{agent}` {was} → *{version}* ({state})")
+        lines.append(
+            f"• `{agent}` {named.get(was, was)} → *{named.get(version, version)}* "
+            f"(`{version}`, {state})"
+        )
     severities = sorted(set(before.get("alarm_counts", {})) | set(after.get("alarm_counts", {})))
     was, now = before.get("alarm_counts", {}), after.get("alarm_counts", {})
     alarms = (

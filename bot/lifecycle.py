@@ -64,12 +64,18 @@ def plan_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
     return rows
 
 
-async def after_approval(ctx: BotContext, window: Window) -> None:
+def schedule_window(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+    """Store the approved window's timed actions and arm them."""
     rows = plan_actions(ctx, window)
-    scheduler = ctx.scheduler
-    if scheduler is not None:
+    if ctx.scheduler is not None:
         for row in rows:
-            scheduler.arm(row)
+            ctx.scheduler.arm(row)
+    return rows
+
+
+async def after_approval(ctx: BotContext, window: Window, rows: list[ScheduledAction]) -> None:
+    """Post the details checklist; run the pre-check at once when it is already due."""
+    scheduler = ctx.scheduler
     await details.post_details(ctx, window)
     if scheduler is not None and any(r.due_at <= ctx.now() for r in rows):
         # Approved less than precheck_lead before the start: the pre-check runs at once.

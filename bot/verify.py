@@ -8,7 +8,7 @@ from typing import Any
 from bot import messages
 from bot.checking import check_window
 from bot.context import BotContext
-from bot.domain.errors import NotAllowed
+from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.execution_blocks import comparison_blocks
 from bot.proposals import refresh_proposal
@@ -40,6 +40,18 @@ def versions_result(ctx: BotContext, window: Window, versions: dict[str, str]) -
         status=CheckStatus.FAIL if wrong or not versions else CheckStatus.PASS,
         summary="; ".join(wrong) if wrong else f"{len(versions)} agent(s) on {window.target}.",
     )
+
+
+def version_labels(ctx: BotContext, *snapshots: dict[str, Any]) -> dict[str, str]:
+    """Each raw version in the snapshots, named as the catalog knows it."""
+    labels: dict[str, str] = {}
+    for snapshot in snapshots:
+        for raw in snapshot.get("versions", {}).values():
+            try:
+                labels[raw] = ctx.catalog.identify(raw).label
+            except UpgradeBotError:
+                labels[raw] = raw
+    return labels
 
 
 def alarms_result(before: dict[str, int], after: dict[str, int]) -> CheckResult:
@@ -91,7 +103,9 @@ async def run_verification(ctx: BotContext, window: Window) -> None:
         "verify",
         f"Verification of {window.label}: "
         f"{sum(r.status is CheckStatus.PASS for r in results)}/{len(results)} passed.",
-        comparison_blocks(window, before, after, results),
+        comparison_blocks(
+            window, before, after, results, labels=version_labels(ctx, before, after)
+        ),
     )
     _ = verify
 
@@ -128,7 +142,14 @@ async def close_verified(
             "verify",
             line,
             comparison_blocks(
-                window, run.detail.get("before", {}), run.detail.get("after", {}), results, line
+                window,
+                run.detail.get("before", {}),
+                run.detail.get("after", {}),
+                results,
+                line,
+                labels=version_labels(
+                    ctx, run.detail.get("before", {}), run.detail.get("after", {})
+                ),
             ),
         )
     await refresh_proposal(ctx, window, announce=False)

@@ -192,8 +192,8 @@ class Harness:
     def ephemeral_texts(self, user: str) -> list[str]:
         return [e.text for e in self.stub.ephemerals(user)]
 
-    async def wait_ephemeral(self, user: str, count: int = 1) -> list[str]:
-        await self.stub.wait_until(lambda: len(self.stub.ephemerals(user)) >= count)
+    async def wait_ephemeral(self, user: str, count: int = 1, timeout: float = 5.0) -> list[str]:
+        await self.stub.wait_until(lambda: len(self.stub.ephemerals(user)) >= count, timeout)
         return self.ephemeral_texts(user)
 
 

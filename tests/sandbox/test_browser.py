@@ -227,7 +227,7 @@ async def travel_to_the_start_and_give_the_go(w: Walkthrough) -> None:
 
 
 async def the_upgrade_runs_and_is_verified(w: Walkthrough) -> None:
-    verification = in_thread(w, "Verification")
+    verification = in_thread(w, "G5 · Verification")
     await expect(verification).to_contain_text("Every agent on 10.5.0 CU18", timeout=60_000)
     await verification.locator("button[data-action-id=verify_ok]").click()
     await confirm_dialog(w)

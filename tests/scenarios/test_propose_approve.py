@@ -263,7 +263,8 @@ async def test_a_proposal_slack_did_not_take_is_kept_and_posted_when_slack_answe
 ) -> None:
     bot.stub.fail("chat.postMessage", status=503, times=4)
     await bot.command(PROPOSE)
-    (told,) = await bot.wait_ephemeral(PROPOSER)
+    # slack_sdk retries a 503 three times with backoff (about 3.5 s) before giving up
+    (told,) = await bot.wait_ephemeral(PROPOSER, timeout=20)
     assert "Slack did not take the post" in told
     window = get_window(bot.ctx.db, 1)
     assert window is not None and window.message_ts is None
