@@ -60,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("window", metavar="id", help="the window's number, e.g. 12 or #12")
     export.add_argument("--json", action="store_true", help="JSON instead of markdown")
     export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    accept = sub.add_parser(
+        "accept-package",
+        help="a package file was replaced on purpose: fingerprint it afresh at the next check",
+    )
+    accept.add_argument("name", help="the file name in packages.dir, as the pre-check shows it")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -73,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "export":
         return export_record(settings, config, args.window, args.json, args.output)
+    if args.command == "accept-package":
+        return accept_package(settings, args.name)
     if args.command == "check-config":
         print(describe(settings, config))
         return 0
@@ -165,6 +172,38 @@ def export_record(
     else:
         Path(output).write_text(text, encoding="utf-8")
         print(f"upgradebot: wrote the record of #{record.window.id} to {output}", file=sys.stderr)
+    return 0
+
+
+def accept_package(settings: Settings, name: str) -> int:
+    """``upgradebot accept-package``: on the bot's host, by someone who replaced the file on
+    purpose; the pre-check otherwise refuses a file that changed since it was first seen."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from storage import append_audit, forget_package, open_database
+
+    path = settings.upgradebot_db
+    if not path.exists():
+        print(f"upgradebot: there is no database at {path} (set UPGRADEBOT_DB).", file=sys.stderr)
+        return EXIT_CONFIG
+    db = open_database(path)
+    try:
+        if not forget_package(db, name):
+            print(
+                f"upgradebot: no package called {name!r} was ever fingerprinted.", file=sys.stderr
+            )
+            return EXIT_CONFIG
+        append_audit(
+            db,
+            actor=f"host:{getpass.getuser()}",
+            action="package_accepted",
+            at=datetime.now(UTC),
+            detail={"package": name},
+        )
+    finally:
+        db.close()
+    print(f"upgradebot: {name} will be fingerprinted afresh at the next pre-check.")
     return 0
 
 

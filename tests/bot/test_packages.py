@@ -170,3 +170,54 @@ def test_an_upload_of_a_missing_file_names_it_and_the_store(store: Path) -> None
     with pytest.raises(PackageNotFound) as caught:
         package_files(store, [FULL])
     assert str(caught.value) == f"{FULL} is not in the package store {store}."
+
+
+def test_a_replaced_package_is_refused_until_someone_accepts_it_on_the_host(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+
+    from bot.packages import scan_packages
+    from storage import list_audit, open_database
+
+    store = tmp_path / "packages"
+    store.mkdir()
+    name = "DataMiner 10.5.0.0(CU18)-0 Full Upgrade.dmupgrade"
+    (store / name).write_bytes(b"first")
+    now = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
+    db = open_database(tmp_path / "bot.db")
+    assert not scan_packages(db, store, [name], now=now)[0].changed_since_first_seen
+    (store / name).write_bytes(b"second, replaced")
+    assert scan_packages(db, store, [name], now=now)[0].changed_since_first_seen
+    db.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "UPGRADEBOT_"))}
+    env["UPGRADEBOT_DB"] = str(tmp_path / "bot.db")
+    env["UPGRADEBOT_CONFIG"] = str(Path(__file__).resolve().parents[2] / "examples/upgradebot.yml")
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "accept-package", name],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    unknown = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "accept-package", "nope"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert unknown.returncode == 2 and "was ever fingerprinted" in unknown.stderr
+    db = open_database(tmp_path / "bot.db")
+    assert not scan_packages(db, store, [name], now=now)[0].changed_since_first_seen
+    assert [e.action for e in list_audit(db)] == ["package_accepted"]
+    db.close()
