@@ -76,7 +76,8 @@ def _verdict(name: str, state: PackageState | None) -> tuple[str, str]:
         return "changed", (
             f"Refused: {file} changed since first seen{seen} "
             f"(then {_fingerprint(state.first_seen_size, state.first_seen_sha256)}, "
-            f"now {_fingerprint(state.size, state.sha256)})."
+            f"now {_fingerprint(state.size, state.sha256)}). If it was replaced on purpose, "
+            f'run `upgradebot accept-package "{file}"` on the bot\'s host.'
         )
     return "ok", f"{file}: {_fingerprint(state.size, state.sha256)}."
 
