@@ -172,25 +172,46 @@ def decision_line(window: Window, actor: str | None = None) -> str:
     return approved + progress.get(window.state, "")
 
 
-def _button(label: str, action: Action, window: Window, style: str) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label},
-        "action_id": action.value,
-        "value": f"{window.id}:{window.revision}",
-        "style": style,
+def confirm_dialog(title: str, text: str, yes: str, no: str = "Back") -> dict[str, Any]:
+    """Slack's own "are you sure?" before a button acts: a tap by mistake does nothing."""
+    return {
+        "title": {"type": "plain_text", "text": title[:100]},
+        "text": {"type": "mrkdwn", "text": text},
+        "confirm": {"type": "plain_text", "text": yes[:30]},
+        "deny": {"type": "plain_text", "text": no[:30]},
     }
+
+
+def button(
+    text: str,
+    action_id: str,
+    value: str,
+    style: str | None = None,
+    confirm: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Block Kit button; ``style`` is primary or danger, ``confirm`` a ``confirm_dialog``."""
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": str(action_id),
+        "value": value,
+    }
+    if style:
+        element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
+    return element
+
+
+def _button(label: str, action: Action, window: Window, style: str) -> dict[str, Any]:
+    confirm = None
     if action is Action.APPROVE:
-        button["confirm"] = {
-            "title": {"type": "plain_text", "text": f"Approve {window.label}?"},
-            "text": {
-                "type": "mrkdwn",
-                "text": f"You sign off the window for *{window.system}* → *{window.target}*.",
-            },
-            "confirm": {"type": "plain_text", "text": "Approve"},
-            "deny": {"type": "plain_text", "text": "Back"},
-        }
-    return button
+        confirm = confirm_dialog(
+            f"Approve {window.label}?",
+            f"You sign off the window for *{window.system}* → *{window.target}*.",
+            "Approve",
+        )
+    return button(label, action, f"{window.id}:{window.revision}", style, confirm)
 
 
 def window_line(window: Window, tz: ZoneInfo) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.agents.models import UpgradeRun
-from bot.blocks import MAX_BLOCKS, _context, _section
+from bot.blocks import MAX_BLOCKS, _context, _section, button, confirm_dialog
 from bot.domain.models import Window
 from bot.ids import RunAction
 from storage import UpgradeStep
@@ -26,22 +26,8 @@ _STAGE_ICONS = {
 def _button(
     text: str, action: RunAction, value: str, style: str | None = None, confirm: str | None = None
 ) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action.value,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    if confirm:
-        button["confirm"] = {
-            "title": {"type": "plain_text", "text": "Are you sure?"},
-            "text": {"type": "mrkdwn", "text": confirm},
-            "confirm": {"type": "plain_text", "text": text},
-            "deny": {"type": "plain_text", "text": "Back"},
-        }
-    return button
+    dialog = confirm_dialog("Are you sure?", confirm, text) if confirm else None
+    return button(text, action, value, style, dialog)
 
 
 def progress_text(window: Window, step: UpgradeStep, total: int, run: UpgradeRun) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks import MAX_BLOCKS, _context, _section, _text
+from bot.blocks import MAX_BLOCKS, _context, _section, _text, button, confirm_dialog
 from bot.domain.models import Window
 from bot.ids import GateAction
 from checks import CheckResult, CheckStatus, summary_line
@@ -22,26 +22,6 @@ _STATUS_ICONS = {
     CheckStatus.ERROR: "❓",
 }
 _ITEM_ICONS = {"ok": "✅", "warn": "⚠️", "open": "○", "waived": "↷", "blocked": "❌"}
-
-
-def _button(
-    text: str,
-    action: GateAction,
-    value: str,
-    style: str | None = None,
-    confirm: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action.value,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    if confirm:
-        button["confirm"] = confirm
-    return button
 
 
 def details_text(window: Window, items: Sequence[Item]) -> str:
@@ -68,9 +48,9 @@ def details_blocks(window: Window, items: Sequence[Item]) -> Blocks:
         blocks.append(_section(line))
         if item.status in ("open", "blocked") and window.state.value == "approved":
             value = f"{window.id}:{item.key}"
-            elements = [_button("Waive…", GateAction.DETAIL_WAIVE, value)]
+            elements = [button("Waive…", GateAction.DETAIL_WAIVE, value)]
             if not item.automatic:
-                elements.insert(0, _button("Confirm", GateAction.DETAIL_CONFIRM, value, "primary"))
+                elements.insert(0, button("Confirm", GateAction.DETAIL_CONFIRM, value, "primary"))
             blocks.append({"type": "actions", "block_id": f"item_{item.key}", "elements": elements})
     if settled == len(items) and items:
         blocks.append(_context("G2 closed: the details are established."))
@@ -111,22 +91,18 @@ def precheck_blocks(
                 "type": "actions",
                 "block_id": f"precheck_{run_id}",
                 "elements": [
-                    _button(
+                    button(
                         "Accept pre-check",
                         GateAction.PRECHECK_ACCEPT,
                         value,
                         "primary",
-                        {
-                            "title": {"type": "plain_text", "text": "Accept these results?"},
-                            "text": {
-                                "type": "mrkdwn",
-                                "text": "Your acknowledgement is bound to exactly these results.",
-                            },
-                            "confirm": {"type": "plain_text", "text": "Accept"},
-                            "deny": {"type": "plain_text", "text": "Back"},
-                        },
+                        confirm_dialog(
+                            "Accept these results?",
+                            "Your acknowledgement is bound to exactly these results.",
+                            "Accept",
+                        ),
                     ),
-                    _button("Re-run", GateAction.PRECHECK_RERUN, value),
+                    button("Re-run", GateAction.PRECHECK_RERUN, value),
                 ],
             }
         )

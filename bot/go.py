@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from bot import messages
+from bot.blocks import button
 from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
@@ -23,18 +24,6 @@ from bot.transitions import move
 from checks import CheckResult, describe_changes
 
 QUICK_KEYS = ("agents_running", "alarms", "failover")
-
-
-def _button(text: str, action: RunAction, value: str, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action.value,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def go_blocks(window: Window) -> list[dict[str, Any]]:
@@ -61,9 +50,9 @@ def go_blocks(window: Window) -> list[dict[str, Any]]:
             "type": "actions",
             "block_id": f"go_{window.id}",
             "elements": [
-                _button("Go…", RunAction.GO, value, "primary"),
-                _button("Postpone", RunAction.POSTPONE, value),
-                _button("Cancel window", RunAction.CANCEL, value, "danger"),
+                button("Go…", RunAction.GO, value, "primary"),
+                button("Postpone", RunAction.POSTPONE, value),
+                button("Cancel window", RunAction.CANCEL, value, "danger"),
             ],
         },
     ]

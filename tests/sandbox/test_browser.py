@@ -215,9 +215,13 @@ async def operator_accepts_the_precheck(w: Walkthrough) -> None:
 
 async def travel_to_the_start_and_give_the_go(w: Walkthrough) -> None:
     go = in_thread(w, "G4 · Go")
+    replies = w.page.locator("#thread-messages .msg")
     while await go.count() == 0:
+        # Each scheduled action before the go (two reminders, then the start) posts one reply;
+        # wait for it before looking again, or the next click would jump past the window.
+        seen = await replies.count()
         await w.page.click("[data-travel=next]")
-        await expect(w.page.locator("#notice")).to_contain_text("scheduled action")
+        await expect(replies).to_have_count(seen + 1)
     await go.locator("button[data-action-id=go_start]").click()
     modal = w.page.locator("#modal-layer form")
     await expect(modal).to_contain_text("Start #1?")
