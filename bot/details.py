@@ -17,7 +17,7 @@ from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import Acknowledgement, GateId, Window, WindowEvent, WindowState
 from bot.gate_blocks import details_blocks, details_text
-from bot.proposals import ProposalDetails
+from bot.proposals import ProposalDetails, refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
 from checks import CheckResult, CheckStatus
@@ -167,6 +167,8 @@ async def settle_item(
             )
         except NotAllowed:
             window = load_window(ctx, window.id)
+        else:
+            await refresh_proposal(ctx, window, announce=False)  # the parent shows ✅G2
     await render(ctx, window)
     return window
 

@@ -11,6 +11,7 @@ from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.gate_blocks import mention, precheck_blocks, precheck_text
+from bot.proposals import refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
 from checks import CheckResult, describe_changes
@@ -72,7 +73,7 @@ async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool =
 def reopen_precheck(ctx: BotContext, window: Window, run: CheckRun, changes: list[str]) -> Window:
     """G3 opens again: the evidence it accepted is no longer what the system shows."""
     try:
-        return move(
+        reopened = move(
             ctx,
             window,
             WindowEvent.REOPEN_PRECHECK,
@@ -82,6 +83,8 @@ def reopen_precheck(ctx: BotContext, window: Window, run: CheckRun, changes: lis
         )
     except NotAllowed:
         return load_window(ctx, window.id)
+    ctx.spawn(refresh_proposal(ctx, reopened, announce=False))  # the parent shows ○G3 again
+    return reopened
 
 
 async def accept_precheck(
@@ -110,6 +113,7 @@ async def accept_precheck(
         digest=latest.digest,
         slack_action=slack_action,
     )
+    await refresh_proposal(ctx, window, announce=False)
     await post_keyed(
         ctx,
         window,

@@ -119,6 +119,7 @@ async def test_confirming_every_item_closes_g2(bot: Harness) -> None:
     window = get_window(bot.ctx.db, 1)
     assert window is not None and window.state is WindowState.PLANNED
     assert "G2 closed" in texts(reply(bot, "Details checklist"))
+    await bot.stub.wait_until(lambda: "✅G1 ✅G2 ○G3" in texts(bot.proposals()[-1].to_slack()))
     g2 = [a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G2]
     assert [a.decision for a in g2] == [
         "confirm:key_functions",
@@ -194,6 +195,7 @@ async def test_accepting_binds_the_gate_to_the_evidence_and_a_change_reopens_it(
     assert "only operators" in (await bot.wait_ephemeral(STRANGER))[-1]
     await bot.click(GateAction.PRECHECK_ACCEPT, summary, OPERATOR)
     await bot.stub.wait_until(lambda: get_window(bot.ctx.db, 1).state is WindowState.READY)  # type: ignore[union-attr]
+    await bot.stub.wait_until(lambda: "✅G3" in texts(bot.proposals()[-1].to_slack()))
     accepted = [a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G3]
     run = latest_check_run(bot.ctx.db, 1, "precheck")
     assert run is not None and accepted[-1].digest == run.digest
