@@ -15,7 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import messages
-from bot.agents.models import AdapterError, ManualStepRequired, UpgradeOptions, UpgradeRun
+from bot.agents.models import (
+    AdapterError,
+    AdapterTimeout,
+    ManualStepRequired,
+    UpgradeOptions,
+    UpgradeRun,
+)
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowState
@@ -45,6 +51,10 @@ log = logging.getLogger(__name__)
 
 
 MANUAL = "manual"  # the run id of a step a person runs in Cube
+UNCONFIRMED = (
+    "The DMS did not confirm whether the upgrade started: look in Cube (System Center > Agents >"
+    " Upgrades) before you retry."
+)
 
 
 def execution_items(window: Window, hotfixes: Sequence[str] = ()) -> list[str]:
@@ -108,8 +118,27 @@ async def run_from(
             )
             ctx.spawn(watch_by_hand(ctx, window, step))
             return
-        except (AdapterError, OSError, ValueError) as error:
+        except AdapterTimeout as error:
+            # The request may have reached the DMS: never offer a blind retry as if it had not.
+            step = finish_step(
+                ctx.db, step.id, status="unknown", at=ctx.now(), error=f"{error} {UNCONFIRMED}"
+            )
+            await halt(ctx, window, step, None)
+            return
+        except (UpgradeBotError, OSError, ValueError) as error:
+            # Refused before anything started: a missing package, an agent down, a run active.
             step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=str(error))
+            await halt(ctx, window, step, None)
+            return
+        except Exception as error:
+            log.exception("%s: triggering step %s failed unexpectedly", window.label, index)
+            step = finish_step(
+                ctx.db,
+                step.id,
+                status="unknown",
+                at=ctx.now(),
+                error=f"{type(error).__name__}: {error}. {UNCONFIRMED}",
+            )
             await halt(ctx, window, step, None)
             return
         step = set_step_run(ctx.db, step.id, run_id=run_id, at=ctx.now())

@@ -276,3 +276,25 @@ async def test_postpone_at_the_go_cancels_and_offers_the_command_for_a_new_slot(
     answer = (await bot.wait_ephemeral(OPERATOR, count=2))[-1]
     assert "postponed" in answer and "/upgrade propose night 10.5.0 CU18" in answer
     assert await sim(bot).find_runs() == []
+
+
+async def test_a_package_gone_from_the_store_stops_the_run_before_anything_is_triggered(
+    bot: Harness,
+) -> None:
+    await ready_at_start(bot)
+    store = bot.tmp_path / "packages"
+    package = store / "DataMiner 10.4.0.0(CU21)-0 Full Upgrade.dmupgrade"
+    content = package.read_bytes()
+    package.unlink()
+    await give_go(bot)
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("❌ #1 stopped: step 2") for m in thread(bot)), timeout=10
+    )
+    steps = list_steps(bot.ctx.db, 1)
+    assert [(s.position, s.status) for s in steps] == [(1, "done"), (2, "failed")]
+    assert "10.4.0.0(CU21)" in (steps[-1].error or "")
+    assert len(await sim(bot).find_runs()) == 1, "step 2 never reached the DMS"
+    package.write_bytes(content)
+    await bot.click(RunAction.RETRY, reply(bot, "❌ #1 stopped: step 2"), OPERATOR, channel=CHANNEL)
+    await until_state(bot, WindowState.VERIFYING)
+    assert len(await sim(bot).find_runs()) == 3
