@@ -36,19 +36,16 @@ from bot.agents.dm_routes import (
     manual_upload,
     while_silent,
 )
-from bot.agents.dm_webapi import (
+from bot.agents.dm_transport import (
     Credentials,
-    DmaAlarm,
-    DmaInfo,
     NotAnswering,
     Transport,
-    WebApi,
     check_url,
     is_loopback,
     read_credentials,
     tls_setting,
-    to_alarm,
 )
+from bot.agents.dm_webapi import DmaAlarm, DmaInfo, WebApi, to_alarm
 from bot.agents.models import (
     AdapterError,
     AdapterTimeout,

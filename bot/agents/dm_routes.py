@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bot.agents.dm_webapi import (
+from bot.agents.dm_transport import (
     NOT_ANSWERING_STATUSES,
     Answer,
     Credentials,
