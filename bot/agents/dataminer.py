@@ -9,7 +9,7 @@ Cube, while the bot keeps watching states and versions through the web API.
 Any Agent can answer for the cluster: when the DMA at ``url`` does not answer (it may be the
 one being upgraded), the adapter asks the next Agent it knows. While every Agent installs at
 once nothing answers; the adapter then reports what it last knew, with the Agents of the run it
-watches as ``upgrading`` (the behaviour ``bot.agents.base`` documents).
+watches as ``upgrading`` (the behaviour ``bot.agents.base`` documents, decided in ``dm_known``).
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
+from bot.agents.dm_known import KnownAgent, agent_state, answers, version_key
+from bot.agents.dm_options import DataMinerOptions
 from bot.agents.dm_routes import (
     FailoverPair,
     RouteOptions,
@@ -40,7 +38,6 @@ from bot.agents.dm_transport import (
     Credentials,
     NotAnswering,
     Transport,
-    check_url,
     is_loopback,
     read_credentials,
     tls_setting,
@@ -84,70 +81,6 @@ _ROUTE_OF = {
     "failover": "failover",
 }
 MAX_ADDRESSES_TRIED = 4  # a switched-off server costs a full timeout; do not try fifty
-_SECRET_KEYS = {"user", "login", "password", "token", "routes_token", "credentials"}
-
-
-class DataMinerOptions(BaseModel):
-    """The ``adapter:`` block of a system with ``kind: dataminer``. Credentials are never in
-    it: ``credentials_env: UPGRADEBOT_DM_LAB`` reads ``UPGRADEBOT_DM_LAB_USER``, ``_PASSWORD``
-    and (with routes) ``_ROUTES_TOKEN`` from the environment."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    url: str = Field(description="the DMA the bot talks to first, e.g. https://dma01.example")
-    credentials_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="env variable prefix")
-    routes: bool | RouteOptions = Field(False, description="true: the default upgradebot routes")
-    timeout_seconds: float = Field(30.0, gt=0, description="slower answers fail with a timeout")
-    agent_urls: dict[str, str] = Field(default_factory=dict, description="Agent name -> its URL")
-    ca_bundle: str | None = Field(None, description="PEM file of the CA that signed the DMAs")
-    verify_tls: bool = Field(True, description="false only in a lab: certificates go unchecked")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_credentials_here(cls, data: Any) -> Any:
-        if isinstance(data, Mapping) and (found := sorted(_SECRET_KEYS & set(data))):
-            raise ValueError(
-                f"{', '.join(found)}: credentials never go in the config file; set "
-                "credentials_env and put <PREFIX>_USER, <PREFIX>_PASSWORD and "
-                "<PREFIX>_ROUTES_TOKEN in the environment"
-            )
-        return data
-
-    @field_validator("url")
-    @classmethod
-    def _is_http_url(cls, value: str) -> str:
-        return check_url(value)
-
-    @field_validator("agent_urls")
-    @classmethod
-    def _are_http_urls(cls, value: dict[str, str]) -> dict[str, str]:
-        return {name: check_url(url) for name, url in value.items()}
-
-    @model_validator(mode="after")
-    def _tls_is_consistent(self) -> DataMinerOptions:
-        if self.ca_bundle is not None and not self.verify_tls:
-            raise ValueError("ca_bundle and verify_tls: false contradict each other; pick one")
-        if self.ca_bundle is not None and not os.path.isfile(self.ca_bundle):
-            raise ValueError(f"ca_bundle: no file at {self.ca_bundle}")
-        return self
-
-    @property
-    def route_options(self) -> RouteOptions | None:
-        if self.routes is True:
-            return RouteOptions()
-        return self.routes or None
-
-
-@dataclass
-class _Known:
-    """What the adapter last learned of one Agent. The version is read again when DataMiner
-    reports a change on the Agent (status or LastChangeUTC) or after ``version_max_age``."""
-
-    info: DmaInfo
-    url: str
-    version: str | None = None
-    version_key: tuple[str, int] | None = None
-    version_read_at: float = 0.0
 
 
 class DataMinerAdapter:
@@ -179,7 +112,7 @@ class DataMinerAdapter:
         )
         self._routes = Routes(self._transport, credentials, routes) if routes is not None else None
         self._apis: dict[str, WebApi] = {}
-        self._agents: dict[str, _Known] = {}
+        self._agents: dict[str, KnownAgent] = {}
         self._pairs: dict[str, tuple[str, bool]] = {}
         self._runs: dict[str, UpgradeRun] = {}
         if not verify_tls:
@@ -242,7 +175,7 @@ class DataMinerAdapter:
         infos, raw = await self._web(operation, read)
         self._remember(infos)
         names = {info.id: info.name for info in infos}
-        silent = {info.id for info in infos if not _answers(info)}
+        silent = {info.id for info in infos if not answers(info)}
         return AlarmSummary.from_alarms(
             [
                 to_alarm(alarm, names)
@@ -363,7 +296,7 @@ class DataMinerAdapter:
         return named[0] if named else urlsplit(url).netloc
 
     def _addresses(self) -> list[str]:
-        known = [agent.url for agent in self._agents.values() if _answers(agent.info)]
+        known = [agent.url for agent in self._agents.values() if answers(agent.info)]
         ordered = [self.url, *self._agent_urls.values(), *known]
         return list(dict.fromkeys(ordered))[:MAX_ADDRESSES_TRIED]
 
@@ -391,7 +324,7 @@ class DataMinerAdapter:
             url = self._agent_urls.get(info.name) or f"{scheme}://{info.primary_ip}"
             known = self._agents.get(info.name)
             if known is None:
-                self._agents[info.name] = _Known(info=info, url=url)
+                self._agents[info.name] = KnownAgent(info=info, url=url)
             else:
                 known.info, known.url = info, url
             if url in self._apis:
@@ -399,11 +332,11 @@ class DataMinerAdapter:
 
     async def _read_versions(self, infos: list[DmaInfo], started: float) -> dict[str, bool]:
         """Reads the versions that may have changed, concurrently; which Agents answered."""
-        stale = [info for info in infos if _answers(info) and self._version_is_stale(info)]
+        stale = [info for info in infos if answers(info) and self._version_is_stale(info)]
         outcomes = await asyncio.gather(
             *(self._read_version(info, started) for info in stale), return_exceptions=True
         )
-        answering = {info.name: _answers(info) for info in infos}
+        answering = {info.name: answers(info) for info in infos}
         for info, outcome in zip(stale, outcomes, strict=True):
             if isinstance(outcome, AgentUnreachable | AdapterTimeout):
                 answering[info.name] = False
@@ -416,7 +349,7 @@ class DataMinerAdapter:
     def _version_is_stale(self, info: DmaInfo) -> bool:
         known = self._agents[info.name]
         age = time.monotonic() - known.version_read_at
-        return known.version_key != _version_key(info) or age > self._version_max_age
+        return known.version_key != version_key(info) or age > self._version_max_age
 
     async def _read_version(self, info: DmaInfo, started: float) -> None:
         """A login on the Agent gives its DMAVersion; a login made during this read (the
@@ -426,7 +359,7 @@ class DataMinerAdapter:
         if api.connected_at < started:
             await api.connect("reading its version")
         known.version = api.version or known.version
-        known.version_key, known.version_read_at = _version_key(info), time.monotonic()
+        known.version_key, known.version_read_at = version_key(info), time.monotonic()
 
     async def _read_pairs(self) -> None:
         if (routes := self._routes_for("failover")) is None:
@@ -450,37 +383,12 @@ class DataMinerAdapter:
             name=info.name,
             address=info.primary_ip,
             version=known.version or "unknown",
-            state=self._state(info.name, AgentState.from_dataminer(info.status), answering),
+            state=agent_state(
+                info.name, AgentState.from_dataminer(info.status), answering, self._runs
+            ),
             failover_partner=partner,
             is_online=online,
         )
-
-    def _state(self, name: str, reported: AgentState, answering: bool) -> AgentState:
-        """DataMiner's word, unless the Agent is silent: then what the watched run says."""
-        if answering and reported is not AgentState.DISCONNECTED:
-            return reported
-        if reported in (AgentState.STARTING, AgentState.SWITCHING):
-            return reported  # DataMiner knows it is coming up; its web API may lag
-        stage, finished = self._run_stage(name)
-        if stage is UpgradeStage.FAILED:
-            return AgentState.STOPPED
-        if (
-            stage is not None
-            and not finished
-            and stage not in (UpgradeStage.DONE, UpgradeStage.ABORTED)
-        ):
-            return AgentState.UPGRADING
-        return AgentState.DISCONNECTED
-
-    def _run_stage(self, name: str) -> tuple[UpgradeStage | None, bool]:
-        """The Agent's stage in the newest run that includes it, and whether that run ended."""
-        for run in reversed(self._runs.values()):
-            if not run.agents:
-                return UpgradeStage.PENDING, run.finished
-            for progress in run.agents:
-                if progress.agent == name:
-                    return progress.stage, run.finished
-        return None, True
 
     def _cluster_while_silent(self) -> Cluster | None:
         """No Agent answers: during a run this is expected, so report the last known cluster
@@ -489,11 +397,3 @@ class DataMinerAdapter:
             return None
         agents = [self._to_info(known.info, answering=False) for known in self._agents.values()]
         return Cluster(name=self.name, agents=agents)
-
-
-def _answers(info: DmaInfo) -> bool:
-    return AgentState.from_dataminer(info.status) is not AgentState.DISCONNECTED
-
-
-def _version_key(info: DmaInfo) -> tuple[str, int]:
-    return info.status, info.last_change_utc
