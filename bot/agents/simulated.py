@@ -15,7 +15,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.agents.base import (
@@ -28,13 +27,11 @@ from bot.agents.base import (
 )
 from bot.agents.models import (
     AgentInfo,
-    AgentProgress,
     AgentRequirements,
     AgentState,
     AlarmSummary,
     Cluster,
     HistoryEntry,
-    InstalledSoftware,
     PackageFile,
     PackageKind,
     UpgradeOptions,
@@ -52,6 +49,7 @@ from bot.agents.sim_faults import (
     run_prerequisite_failures,
     upload_verdict,
 )
+from bot.agents.sim_records import AgentRecord, RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -59,56 +57,6 @@ _PACKAGES_DIR = "C:\\Skyline DataMiner\\Upgrades\\Packages"
 # An Agent in these states has no web API to answer with, but the DMS still knows its state.
 _SILENT_STATES = (AgentState.UPGRADING, AgentState.STOPPED)
 _SHUT_DOWN = "The simulated DMS was shut down during the upgrade."
-
-
-@dataclass
-class _Agent:
-    id: int
-    name: str
-    address: str
-    version: str
-    state: AgentState
-    installed: InstalledSoftware
-    partner: str | None = None
-    is_online: bool | None = None
-    history: list[HistoryEntry] = field(default_factory=list)
-
-
-@dataclass
-class _Run:
-    run_id: str
-    package: PackageFile
-    started_at: datetime
-    log_path: str
-    progress: dict[str, AgentProgress] = field(default_factory=dict)
-    finished: bool = False
-    failed: bool = False
-    error: str | None = None
-    finished_at: datetime | None = None
-    task: asyncio.Task[None] | None = None
-
-    def set(self, agent: str, stage: UpgradeStage, percent: int, message: str) -> None:
-        self.progress[agent] = AgentProgress(
-            agent=agent, stage=stage, percent=percent, message=message
-        )
-
-    def fail(self, error: str) -> None:
-        """Marks the run failed; the first failure is the one the run reports."""
-        self.failed = True
-        self.error = self.error or error
-
-    def to_model(self) -> UpgradeRun:
-        return UpgradeRun(
-            run_id=self.run_id,
-            package=self.package.name,
-            agents=list(self.progress.values()),
-            finished=self.finished,
-            failed=self.failed,
-            error=self.error,
-            log_path=self.log_path,
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-        )
 
 
 def _utc_now() -> datetime:
@@ -145,11 +93,11 @@ class SimulatedAdapter:
                 main, backup = self._agents[spec.failover_of], self._agents[spec.name]
                 main.partner, main.is_online = backup.name, True
                 backup.partner, backup.is_online = main.name, False
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, RunRecord] = {}
 
-    def _to_agent(self, index: int, spec: SimAgent) -> _Agent:
+    def _to_agent(self, index: int, spec: SimAgent) -> AgentRecord:
         first_start = self._started_at - timedelta(days=120)
-        return _Agent(
+        return AgentRecord(
             id=101 + index,
             name=spec.name,
             address=f"10.11.{index // 200}.{11 + index % 200}",
@@ -169,7 +117,7 @@ class SimulatedAdapter:
             agents=[self._to_info(agent, errors[agent.name]) for agent in self._agents.values()],
         )
 
-    def _to_info(self, agent: _Agent, error: AdapterError | None) -> AgentInfo:
+    def _to_info(self, agent: AgentRecord, error: AdapterError | None) -> AgentInfo:
         knows_state = error is None or (
             agent.state in _SILENT_STATES and agent.name not in self.faults.unreachable
         )
@@ -220,7 +168,7 @@ class SimulatedAdapter:
         return UploadReport(packages=[package.name for package in packages], results=results)
 
     def _to_upload_result(
-        self, agent: _Agent, package: PackageFile, error: AdapterError | None
+        self, agent: AgentRecord, package: PackageFile, error: AdapterError | None
     ) -> UploadResult:
         if error is not None:
             return UploadResult(
@@ -247,7 +195,7 @@ class SimulatedAdapter:
             raise AgentUnreachable(silent[0], "starting an upgrade", silent[1:])
         run_id = uuid.uuid4().hex
         stem = package.name[: -len(".dmupgrade")]
-        run = _Run(
+        run = RunRecord(
             run_id=run_id,
             package=package,
             started_at=self._clock(),
@@ -353,7 +301,7 @@ class SimulatedAdapter:
 
     # --- an upgrade run, as a task ----------------------------------------------------------
 
-    async def _execute(self, run: _Run, targets: list[str], failing: set[str]) -> None:
+    async def _execute(self, run: RunRecord, targets: list[str], failing: set[str]) -> None:
         try:
             await self._run_stages(run, targets, failing)
         except asyncio.CancelledError:
@@ -367,7 +315,7 @@ class SimulatedAdapter:
             run.finished_at = self._clock()
             log.info("simulated DMS %s: run %s ended, failed=%s", self.name, run.run_id, run.failed)
 
-    async def _run_stages(self, run: _Run, targets: list[str], failing: set[str]) -> None:
+    async def _run_stages(self, run: RunRecord, targets: list[str], failing: set[str]) -> None:
         """Upload and verify everywhere; abort the cluster if any Agent fails a prerequisite;
         else install on every Agent at once (Failover pairs simultaneously)."""
         for name in targets:
@@ -381,7 +329,9 @@ class SimulatedAdapter:
             return
         await asyncio.gather(*(self._install(run, name, name in failing) for name in targets))
 
-    def _abort_on_prerequisites(self, run: _Run, targets: list[str], failing: set[str]) -> bool:
+    def _abort_on_prerequisites(
+        self, run: RunRecord, targets: list[str], failing: set[str]
+    ) -> bool:
         failed = run_prerequisite_failures(
             run.package,
             {name: self._agents[name].installed for name in targets},
@@ -404,7 +354,7 @@ class SimulatedAdapter:
         )
         return True
 
-    async def _install(self, run: _Run, name: str, fails: bool) -> None:
+    async def _install(self, run: RunRecord, name: str, fails: bool) -> None:
         agent, package = self._agents[name], run.package
         restarts = package.kind is not PackageKind.WEB  # a web upgrade leaves DataMiner running
         run.set(name, UpgradeStage.INSTALLING, 35, "Installing")
