@@ -109,7 +109,8 @@ def _estimate_parts(details: ProposalDetails) -> list[str]:
         f"{part.label}: {_duration(part.low)}–{_duration(part.high)}"
         for part in details.estimate.parts
     ]
-    return ["Estimate: " + "; ".join(parts)] if parts else ["No estimate parts."]
+    source = f" ({details.startup_source})" if details.startup_source else ""
+    return [f"Estimate{source}: " + "; ".join(parts)] if parts else ["No estimate parts."]
 
 
 def _agents(details: ProposalDetails) -> str:

@@ -154,6 +154,7 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
     adapter = ctx.adapter(window.system)
     last_edit = 0.0
     run: UpgradeRun | None = None
+    startup = StartupWatch()
     while True:
         try:
             run = await adapter.get_progress(step.run_id or "")
@@ -162,6 +163,7 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
             log.info("%s: progress unavailable (%s); still watching", window.label, error)
             await asyncio.sleep(ctx.poll_seconds)
             continue
+        startup.see(run)
         if run.finished or time.monotonic() - last_edit >= ctx.progress_edit_seconds:
             await post_keyed(
                 ctx,
@@ -184,9 +186,30 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
             await halt(ctx, window, done, run)
             return False
         if run.finished and not run.failed:
-            finish_step(ctx.db, step.id, status="done", at=ctx.now())
+            finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail=startup.detail())
             return True
         await asyncio.sleep(ctx.poll_seconds)
+
+
+class StartupWatch:
+    """The slowest agent's start-up in a run ("starting" until done), as seen while polling;
+    later estimates of this system use it instead of the configured ``startup_time``."""
+
+    def __init__(self) -> None:
+        self._started: dict[str, float] = {}
+        self._seconds: dict[str, float] = {}
+
+    def see(self, run: UpgradeRun) -> None:
+        now = time.monotonic()
+        for agent in run.agents:
+            stage = str(agent.stage)
+            if stage == "starting":
+                self._started.setdefault(agent.agent, now)
+            elif stage == "done" and agent.agent in self._started:
+                self._seconds.setdefault(agent.agent, now - self._started[agent.agent])
+
+    def detail(self) -> dict[str, float]:
+        return {"startup_seconds": round(max(self._seconds.values()), 3)} if self._seconds else {}
 
 
 async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeRun | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,7 +26,7 @@ from bot.domain.models import Blackout, Window
 from bot.domain.paths import UpgradePlan, plan_upgrade
 from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
-from storage import create_window, open_windows, set_message_ref
+from storage import create_window, measured_startups, open_windows, set_message_ref
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class ProposalDetails(BaseModel):
     plan: UpgradePlan
     estimate: DurationEstimate
     warnings: list[str]
+    startup_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,14 +115,29 @@ def build_details(ctx: BotContext, request: ProposalRequest, cluster: Cluster) -
                 "known_issues": [m for m in plan.known_issues if m.scope != "failover"],
             }
         )
-    system = ctx.system(request.system)
-    estimate = estimate_duration(plan, len(cluster.agents), system.startup_time)
+    startup, source = startup_time(ctx, request.system)
+    estimate = estimate_duration(plan, len(cluster.agents), startup)
     return ProposalDetails(
         agents=[_agent_line(ctx, agent) for agent in cluster.agents],
         plan=plan,
         estimate=estimate,
         warnings=[],
+        startup_source=source,
     )
+
+
+def startup_time(ctx: BotContext, system: str) -> tuple[timedelta, str]:
+    """The slowest agent's start-up for the estimate: the median of what earlier upgrades of
+    this system measured, or the configured ``startup_time`` until there is such history."""
+    measured = measured_startups(ctx.db, system)
+    if measured:
+        seconds = statistics.median(measured)
+        return timedelta(seconds=seconds), (
+            f"start-up {_hours(timedelta(seconds=seconds))}, measured "
+            f"(median of {len(measured)} earlier step(s))"
+        )
+    configured = ctx.system(system).startup_time
+    return configured, f"start-up {_hours(configured)}, from the config (nothing measured yet)"
 
 
 def _agent_line(ctx: BotContext, agent: AgentInfo) -> AgentLine:

@@ -39,6 +39,7 @@ from storage.steps import (
     begin_step,
     finish_step,
     list_steps,
+    measured_startups,
     set_step_run,
 )
 from storage.windows import (
@@ -90,6 +91,7 @@ __all__ = [
     "list_hotfixes",
     "list_steps",
     "list_windows",
+    "measured_startups",
     "open_database",
     "open_windows",
     "pending_actions",

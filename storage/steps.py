@@ -172,3 +172,15 @@ def _to_step(row: Mapping[str, Any]) -> UpgradeStep:
         finished_at=from_db_time_or_none(row["finished_at"]),
         error=row["error"],
     )
+
+
+def measured_startups(db: Database, system: str, limit: int = 20) -> list[float]:
+    """The slowest agent's start-up (seconds) of this system's latest finished steps, newest
+    first, as recorded when each step finished."""
+    rows = db.query(
+        "SELECT json_extract(a.detail, '$.startup_seconds') AS seconds FROM audit_log a "
+        "JOIN windows w ON w.id = a.window_id WHERE a.action = 'step_done' AND w.system = ? "
+        "AND json_extract(a.detail, '$.startup_seconds') IS NOT NULL ORDER BY a.id DESC LIMIT ?",
+        [system, limit],
+    )
+    return [float(row["seconds"]) for row in rows]

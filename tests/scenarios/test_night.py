@@ -15,7 +15,14 @@ from bot.domain.models import GateId, WindowState
 from bot.ids import Action, GateAction, RunAction
 from bot.runtime import start_http
 from bot.sandbox.slack_stub import SlackStub
-from storage import get_window, list_acks, list_audit, list_steps, verify_audit_chain
+from storage import (
+    get_window,
+    list_acks,
+    list_audit,
+    list_steps,
+    measured_startups,
+    verify_audit_chain,
+)
 from tests.fakes.bot import (
     APPROVER,
     BOT_TOKEN,
@@ -298,3 +305,19 @@ async def test_a_package_gone_from_the_store_stops_the_run_before_anything_is_tr
     await bot.click(RunAction.RETRY, reply(bot, "❌ #1 stopped: step 2"), OPERATOR, channel=CHANNEL)
     await until_state(bot, WindowState.VERIFYING)
     assert len(await sim(bot).find_runs()) == 3
+
+
+async def test_later_estimates_use_the_start_up_measured_during_earlier_upgrades(
+    bot: Harness,
+) -> None:
+    await ready_at_start(bot)
+    first = texts(bot.proposals(CHANNEL)[0].to_slack())
+    assert "from the config (nothing measured yet)" in first
+    sim(bot).step_seconds = 0.05  # long enough for the bot to see each agent start
+    await give_go(bot)
+    await until_state(bot, WindowState.VERIFYING)
+    assert len(measured_startups(bot.ctx.db, "night")) == 3
+    await bot.command("propose night 10.6 2026-12-09T22:00 4h")  # now on 10.5: on to 10.6
+    await bot.stub.wait_until(lambda: len(bot.proposals(CHANNEL)) == 2)
+    second = texts(bot.proposals(CHANNEL)[-1].to_slack())
+    assert "measured (median of 3 earlier step(s))" in second
