@@ -17,7 +17,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlite_utils import Database
 
 from bot.domain.errors import UnknownWindow
-from storage.db import from_db_time, from_db_time_or_none, to_db_time, write_transaction
+from storage.db import (
+    from_db_time,
+    from_db_time_or_none,
+    to_db_time,
+    where_clause,
+    write_transaction,
+)
 
 _COLUMNS = "id, window_id, kind, due_at, status, created_at, started_at, finished_at, outcome"
 
@@ -79,18 +85,11 @@ def list_actions(
     statuses: Iterable[ActionStatus] | None = None,
 ) -> list[ScheduledAction]:
     """Actions ordered by due time (then id)."""
-    where: list[str] = []
-    params: list[Any] = []
-    if window_id is not None:
-        where.append("window_id = ?")
-        params.append(window_id)
-    if statuses is not None:
-        wanted = sorted({ActionStatus(status).value for status in statuses})
-        if not wanted:
-            return []
-        where.append(f"status IN ({', '.join('?' for _ in wanted)})")
-        params.extend(wanted)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    wanted = None if statuses is None else [ActionStatus(s).value for s in statuses]
+    found = where_clause({"window_id": window_id}, {"status": wanted})
+    if found is None:
+        return []
+    clause, params = found
     rows = db.query(f"SELECT {_COLUMNS} FROM scheduled_actions{clause} ORDER BY due_at, id", params)
     return [_to_action(row) for row in rows]
 

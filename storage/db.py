@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
@@ -125,3 +125,26 @@ def from_db_json(text: str) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ValueError("stored JSON is not an object")
     return loaded
+
+
+def where_clause(
+    equal: Mapping[str, Any], one_of: Mapping[str, Iterable[str] | None]
+) -> tuple[str, list[Any]] | None:
+    """A WHERE clause and its parameters from optional filters: ``equal`` column -> value (None
+    skips it) and ``one_of`` column -> allowed values (None skips it). None as a whole when an
+    allowed-values set is empty: no row can match."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for column, value in equal.items():
+        if value is not None:
+            parts.append(f"{column} = ?")
+            params.append(value)
+    for column, values in one_of.items():
+        if values is None:
+            continue
+        wanted = sorted(set(values))
+        if not wanted:
+            return None
+        parts.append(f"{column} IN ({', '.join('?' for _ in wanted)})")
+        params.extend(wanted)
+    return (f" WHERE {' AND '.join(parts)}" if parts else ""), params

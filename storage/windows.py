@@ -30,6 +30,7 @@ from storage.db import (
     from_db_time_or_none,
     to_db_json,
     to_db_time,
+    where_clause,
     write_transaction,
 )
 
@@ -119,18 +120,11 @@ def list_windows(
     db: Database, *, system: str | None = None, states: Iterable[WindowState] | None = None
 ) -> list[Window]:
     """Windows ordered by start (then id), optionally of one system and in some states."""
-    where: list[str] = []
-    params: list[Any] = []
-    if system is not None:
-        where.append("system = ?")
-        params.append(system)
-    if states is not None:
-        wanted = sorted({WindowState(state).value for state in states})
-        if not wanted:
-            return []
-        where.append(f"state IN ({', '.join('?' for _ in wanted)})")
-        params.extend(wanted)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    wanted = None if states is None else [WindowState(s).value for s in states]
+    found = where_clause({"system": system}, {"state": wanted})
+    if found is None:
+        return []
+    clause, params = found
     rows = db.query(f"SELECT {_COLUMNS} FROM windows{clause} ORDER BY start_at, id", params)
     return [_to_window(row) for row in rows]
 
