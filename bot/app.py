@@ -182,7 +182,7 @@ class Listeners:
     async def on_approve(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        channel = payload.channel.id if payload.channel else ""
+        channel = payload.channel_id
         if payload.window_id is None:
             return
         await self._guarded(
@@ -201,7 +201,7 @@ class Listeners:
     async def on_reject(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        channel = payload.channel.id if payload.channel else ""
+        channel = payload.channel_id
         if payload.window_id is None:
             return
         await self._guarded(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -249,7 +249,3 @@ def status(window: Window, acks: Sequence[Acknowledgement], tz: ZoneInfo) -> str
     if window.message_ts is None and window.state is WindowState.PROPOSED:
         lines.append("⚠️ The proposal is not in Slack yet; the bot posts it again every minute.")
     return _text("\n".join(lines))
-
-
-def local_time(moment: datetime, tz: ZoneInfo) -> str:
-    return to_slack_date(moment, "{date_short_pretty} {time}") + f" ({format_local(moment, tz)})"

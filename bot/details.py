@@ -20,7 +20,7 @@ from bot.gate_blocks import details_blocks, details_text
 from bot.proposals import ProposalDetails, refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
-from checks import CheckResult, CheckStatus
+from checks import CheckResult
 from storage import latest_check_run, list_acks, record_ack, set_hotfixes
 
 MANUAL_ITEMS: dict[str, str] = {
@@ -171,10 +171,6 @@ async def settle_item(
             await refresh_proposal(ctx, window, announce=False)  # the parent shows ✅G2
     await render(ctx, window)
     return window
-
-
-def blocking_count(results: Sequence[CheckResult]) -> int:
-    return sum(1 for r in results if r.status in (CheckStatus.FAIL, CheckStatus.ERROR))
 
 
 def hotfix_candidates(ctx: BotContext, window: Window) -> list[str]:

@@ -40,7 +40,6 @@ from storage import (
     UpgradeStep,
     begin_step,
     finish_step,
-    get_window,
     list_hotfixes,
     list_steps,
     record_ack,
@@ -361,7 +360,3 @@ async def resume_all(ctx: BotContext) -> None:
     for window in list_windows(ctx.db, states=[WindowState.EXECUTING]):
         log.warning("re-attaching to %s, which was executing when the bot stopped", window.label)
         ctx.spawn(resume(ctx, window))
-
-
-def current(ctx: BotContext, window_id: int) -> Window | None:
-    return get_window(ctx.db, window_id)

@@ -33,7 +33,7 @@ class GateListeners:
         payload = ActionPayload.model_validate(body)
         window_id, item = _split(payload.action.value)
         await self._guarded(
-            payload.channel.id if payload.channel else "",
+            payload.channel_id,
             payload.user.id,
             self._confirm(
                 window_id,
@@ -41,7 +41,7 @@ class GateListeners:
                 payload.user.id,
                 payload.slack_action,
                 payload.trigger_id,
-                payload.channel.id if payload.channel else "",
+                payload.channel_id,
             ),
         )
 
@@ -91,7 +91,7 @@ class GateListeners:
         await ack()
         payload = ActionPayload.model_validate(body)
         window_id, item = _split(payload.action.value)
-        channel = payload.channel.id if payload.channel else ""
+        channel = payload.channel_id
         await self._guarded(
             channel, payload.user.id, self._ask_waiver(window_id, item, payload, channel)
         )
@@ -139,7 +139,7 @@ class GateListeners:
         payload = ActionPayload.model_validate(body)
         window_id, run = _split(payload.action.value)
         await self._guarded(
-            payload.channel.id if payload.channel else "",
+            payload.channel_id,
             payload.user.id,
             self._accept(window_id, int(run or 0), payload.user.id, payload.slack_action),
         )
@@ -151,7 +151,7 @@ class GateListeners:
         await ack()
         payload = ActionPayload.model_validate(body)
         window_id, _ = _split(payload.action.value)
-        channel = payload.channel.id if payload.channel else ""
+        channel = payload.channel_id
         await self._guarded(
             channel, payload.user.id, self._rerun(window_id, payload.user.id, channel)
         )

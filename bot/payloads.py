@@ -46,6 +46,11 @@ class ActionPayload(_Loose):
     message: SlackMessage | None = None
 
     @property
+    def channel_id(self) -> str:
+        """Where the click happened ("" for a click in a modal)."""
+        return self.channel.id if self.channel else ""
+
+    @property
     def action(self) -> ActionItem:
         return self.actions[0]
 

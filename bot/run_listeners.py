@@ -56,7 +56,7 @@ class RunListeners:
     async def _click(self, ack: AsyncAck, body: dict[str, Any], work: Any) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        channel = payload.channel.id if payload.channel else ""
+        channel = payload.channel_id
         await self._guarded(channel, payload.user.id, work(payload, channel))
 
     async def on_go(self, ack: AsyncAck, body: dict[str, Any]) -> None:

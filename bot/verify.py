@@ -88,7 +88,7 @@ async def run_verification(ctx: BotContext, window: Window) -> None:
     results.append(versions_result(ctx, window, after.get("versions", {})))
     results.append(alarms_result(before.get("alarm_counts", {}), after.get("alarm_counts", {})))
     results = worst_first(results)
-    verify = record_check_run(
+    record_check_run(
         ctx.db,
         window_id=window.id,
         kind="verify",
@@ -107,7 +107,6 @@ async def run_verification(ctx: BotContext, window: Window) -> None:
             window, before, after, results, labels=version_labels(ctx, before, after)
         ),
     )
-    _ = verify
 
 
 async def close_verified(
