@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import messages, modals
 from bot.context import BotContext
 from bot.decisions import check_approver, decide, load
-from bot.domain.errors import InputError, UpgradeBotError
+from bot.domain.errors import InputError, NotAllowed, UpgradeBotError
 from bot.domain.models import WindowEvent
 from bot.gate_listeners import GateListeners
 from bot.ids import (
@@ -34,7 +34,7 @@ from bot.ids import (
     View,
 )
 from bot.payloads import ActionPayload, CommandPayload, ViewPayload
-from bot.proposals import propose, read_request
+from bot.proposals import ProposalRequest
 from bot.run_listeners import RunListeners
 from commands import SUBCOMMANDS
 from commands import propose as propose_command
@@ -151,26 +151,16 @@ class Listeners:
     async def _propose(
         self, ack: AsyncAck, invocation: Invocation, parsed: propose_command.ProposeArgs
     ) -> None:
-        if not await self.ctx.roles.may_propose(invocation.user):
-            await ack(text=messages.not_a_proposer(invocation.user), response_type="ephemeral")
-            return
-        request = read_request(
-            self.ctx, parsed.system, parsed.target, parsed.start, parsed.length, invocation.now
-        )
+        request = await propose_command.prepare(self.ctx, invocation, parsed)
         await ack(
             text=messages.working_on(request.system, request.target.label),
             response_type="ephemeral",
         )
-        await self._guarded(
-            invocation.channel,
-            invocation.user,
-            self._propose_and_confirm(request, invocation.user, invocation.slack_action or ""),
-            command="propose",
-        )
+        await self._proposed(invocation, request)
 
-    async def _propose_and_confirm(self, request: Any, user: str, slack_action: str) -> str:
-        window = await propose(self.ctx, request, user, slack_action)
-        return messages.proposal_outcome(window.label, window.channel, window.message_ts)
+    async def _proposed(self, invocation: Invocation, request: ProposalRequest) -> None:
+        work = self._text_of(propose_command.run(self.ctx, invocation, request))
+        await self._guarded(invocation.channel, invocation.user, work, command="propose")
 
     async def _open_propose_form(self, invocation: Invocation) -> None:
         view = modals.propose_modal(
@@ -254,29 +244,27 @@ class Listeners:
         channel = str(meta.get("channel", ""))
         date = view.value(Block.START_DATE, Input.START_DATE) or ""
         clock = view.value(Block.START_TIME, Input.START_TIME) or ""
+        invocation = Invocation(
+            user, channel, self.ctx.now(), slack_action=f"{View.PROPOSE}@{view.id}"
+        )
+        typed = propose_command.ProposeArgs(
+            system=view.value(Block.SYSTEM, Input.SYSTEM) or "",
+            target=view.value(Block.TARGET, Input.TARGET) or "",
+            start=f"{date} {clock}".strip(),
+            length=view.value(Block.LENGTH, Input.LENGTH),
+        )
         try:
-            if not await self.ctx.roles.may_propose(user):
-                raise InputError(messages.not_a_proposer(user), field="system")
-            request = read_request(
-                self.ctx,
-                view.value(Block.SYSTEM, Input.SYSTEM) or "",
-                view.value(Block.TARGET, Input.TARGET) or "",
-                f"{date} {clock}".strip(),
-                view.value(Block.LENGTH, Input.LENGTH),
-                self.ctx.now(),
-            )
+            request = await propose_command.prepare(self.ctx, invocation, typed)
+        except NotAllowed as error:
+            await ack(response_action="errors", errors={Block.SYSTEM.value: error.message[:300]})
+            return
         except InputError as error:
             block = _FIELD_BLOCKS.get(error.field or "", Block.TARGET)
             text = error.message + (f" {error.hint}" if error.hint else "")
             await ack(response_action="errors", errors={block.value: text[:300]})
             return
         await ack()
-        await self._guarded(
-            channel,
-            user,
-            self._propose_and_confirm(request, user, f"{View.PROPOSE}@{view.id}"),
-            command="propose",
-        )
+        await self._proposed(invocation, request)
 
     # -- errors ---------------------------------------------------------------------------
     async def _guarded(

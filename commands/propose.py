@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.context import BotContext
-from bot.domain.errors import InputError
-from bot.proposals import propose, read_request
+from bot.domain.errors import InputError, NotAllowed
+from bot.proposals import ProposalRequest, propose, read_request
 from commands.base import Invocation, Reply
 
 NAME = "propose"
@@ -48,9 +48,17 @@ def parse(args: list[str]) -> ProposeArgs | OpenForm:
     return ProposeArgs(system, target, " ".join(rest), length)
 
 
-async def run(ctx: BotContext, invocation: Invocation, parsed: ProposeArgs) -> Reply:
-    request = read_request(
+async def prepare(ctx: BotContext, invocation: Invocation, parsed: ProposeArgs) -> ProposalRequest:
+    """The checks that answer within Slack's ack: who may propose, system, version, time,
+    length, blackouts and overlaps. The form and the typed command both go through here."""
+    if not await ctx.roles.may_propose(invocation.user):
+        raise NotAllowed(messages.not_a_proposer(invocation.user))
+    return read_request(
         ctx, parsed.system, parsed.target, parsed.start, parsed.length, invocation.now
     )
+
+
+async def run(ctx: BotContext, invocation: Invocation, request: ProposalRequest) -> Reply:
+    """After the ack: read the cluster, plan, store and post; the reply says where it went."""
     window = await propose(ctx, request, invocation.user, invocation.slack_action or NAME)
     return Reply(messages.proposal_outcome(window.label, window.channel, window.message_ts))
