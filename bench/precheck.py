@@ -20,8 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.checking import check_window
+from bot.domain.proposal import ProposalRequest
 from bot.lifecycle import HANDLERS
-from bot.proposals import ProposalRequest, build_details, read_cluster
+from bot.proposals import build_details, read_cluster
 from bot.scheduler import Scheduler
 from storage import create_window, schedule_action
 from tests.fakes.bot import CONFIG, FakeClock, make_context

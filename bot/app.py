@@ -21,6 +21,7 @@ from bot.context import BotContext
 from bot.decisions import check_approver, decide, load
 from bot.domain.errors import InputError, NotAllowed, UpgradeBotError
 from bot.domain.models import WindowEvent
+from bot.domain.proposal import ProposalRequest
 from bot.gate_listeners import GateListeners
 from bot.ids import (
     COMMAND,
@@ -34,7 +35,6 @@ from bot.ids import (
     View,
 )
 from bot.payloads import ActionPayload, CommandPayload, ViewPayload
-from bot.proposals import ProposalRequest
 from bot.run_listeners import RunListeners
 from commands import SUBCOMMANDS
 from commands import propose as propose_command

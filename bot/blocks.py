@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
+from bot.domain.proposal import ProposalDetails
 from bot.domain.windows import format_local, to_slack_date
 from bot.ids import Action, Block
-
-if TYPE_CHECKING:
-    from bot.proposals import ProposalDetails
 
 Blocks = list[dict[str, Any]]
 MAX_TEXT = 3000

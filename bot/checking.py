@@ -10,13 +10,13 @@ from bot.agents.models import AdapterError, ManualStepRequired, UploadReport
 from bot.context import BotContext
 from bot.domain.estimates import estimate_duration
 from bot.domain.models import Window
+from bot.domain.proposal import ProposalDetails
 from bot.packages import (
     PackageStoreUnavailable,
     compare_with_records,
     package_files,
     read_packages,
 )
-from bot.proposals import ProposalDetails
 from bot.snapshot import take_snapshot
 from checks import (
     PRECHECKS,

@@ -16,8 +16,9 @@ from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import Acknowledgement, GateId, Window, WindowEvent, WindowState
+from bot.domain.proposal import ProposalDetails
 from bot.gate_blocks import details_blocks, details_text
-from bot.proposals import ProposalDetails, refresh_proposal
+from bot.proposals import refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
 from checks import CheckResult

@@ -25,6 +25,7 @@ from bot.agents.models import (
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowState
+from bot.domain.proposal import ProposalDetails
 from bot.execution_blocks import (
     halt_blocks,
     manual_blocks,
@@ -33,7 +34,6 @@ from bot.execution_blocks import (
     watch_blocks,
 )
 from bot.packages import package_files
-from bot.proposals import ProposalDetails
 from bot.threads import post_keyed
 from storage import (
     StepAlreadyTriggered,

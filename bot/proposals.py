@@ -8,54 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import statistics
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, messages
 from bot.agents.models import AdapterError, AgentInfo, Cluster
 from bot.context import BotContext
-from bot.domain.catalog import Release
 from bot.domain.errors import InputError, UpgradeBotError
-from bot.domain.estimates import DurationEstimate, estimate_duration
+from bot.domain.estimates import estimate_duration
 from bot.domain.models import Blackout, Window
-from bot.domain.paths import UpgradePlan, plan_upgrade
+from bot.domain.paths import plan_upgrade
+from bot.domain.proposal import (
+    AgentLine,
+    ProposalDetails,
+    ProposalRequest,
+    default_length,
+)
 from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
 from storage import create_window, measured_startups, open_windows, set_message_ref
 
 log = logging.getLogger(__name__)
-
-
-class AgentLine(BaseModel):
-    name: str
-    version: str
-    raw_version: str
-    state: str
-    failover_partner: str | None = None
-
-
-class ProposalDetails(BaseModel):
-    """What the proposal showed, stored with the window so every later message agrees."""
-
-    agents: list[AgentLine]
-    plan: UpgradePlan
-    estimate: DurationEstimate
-    warnings: list[str]
-    startup_source: str = ""
-
-
-@dataclass(frozen=True)
-class ProposalRequest:
-    system: str
-    target: Release
-    start: datetime
-    length: timedelta | None
-    warnings: tuple[str, ...] = ()
 
 
 def read_request(
@@ -152,12 +127,6 @@ def _agent_line(ctx: BotContext, agent: AgentInfo) -> AgentLine:
         state=str(agent.state),
         failover_partner=agent.failover_partner,
     )
-
-
-def default_length(estimate: DurationEstimate) -> timedelta:
-    """The estimate's upper bound rounded up to the next half hour."""
-    half_hours = math.ceil(estimate.high / timedelta(minutes=30))
-    return timedelta(minutes=30) * max(half_hours, 1)
 
 
 def warnings_for(

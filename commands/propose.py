@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import InputError, NotAllowed
-from bot.proposals import ProposalRequest, propose, read_request
+from bot.domain.proposal import ProposalRequest
+from bot.proposals import propose, read_request
 from commands.base import Invocation, Reply
 
 NAME = "propose"

@@ -15,7 +15,7 @@ from bot.domain.errors import UnknownWindow
 from bot.domain.estimates import estimate_duration
 from bot.domain.models import GateId, Window, WindowState
 from bot.domain.paths import plan_upgrade
-from bot.proposals import AgentLine, ProposalDetails
+from bot.domain.proposal import AgentLine, ProposalDetails
 from bot.record import SCHEMA_VERSION, ChangeRecord, build_record, to_json, to_markdown
 from bot.releases import load_catalog
 from storage import (
