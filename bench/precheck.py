@@ -24,6 +24,7 @@ from bot.domain.proposal import ProposalRequest
 from bot.lifecycle import HANDLERS
 from bot.proposals import build_details, read_cluster
 from bot.scheduler import Scheduler
+from checks import RunKind
 from storage import create_window, schedule_action
 from tests.fakes.bot import CONFIG, FakeClock, make_context
 
@@ -71,7 +72,7 @@ async def precheck_seconds(agents: int) -> float:
         times = []
         for _ in range(RUNS):
             began = time.perf_counter()
-            run = await check_window(ctx, window, kind="precheck", upload=True)
+            run = await check_window(ctx, window, kind=RunKind.PRECHECK)
             times.append(time.perf_counter() - began)
             assert {r["key"]: r["status"] for r in run.results}["upload"] == "pass"
         ctx.db.close()

@@ -8,101 +8,24 @@ never from Slack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from bot import messages
 from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
-from bot.domain.models import Acknowledgement, GateId, Window, WindowEvent, WindowState
+from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.proposal import ProposalDetails
 from bot.gate_blocks import details_blocks, details_text
 from bot.proposals import refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
-from checks import CheckResult
+from checks import CheckResult, RunKind
+from checks.checklist import checklist, is_complete
 from storage import latest_check_run, list_acks, record_ack, set_hotfixes
-
-MANUAL_ITEMS: dict[str, str] = {
-    "key_functions": "Key functionalities identified (what to check after the upgrade)",
-    "hotfixes": "Hotfixes identified (none, or attached to the window)",
-    "backup": "Backup or VM snapshot planned before the start",
-}
-AUTOMATIC_KEYS = ("agents_running", "alarms", "requirements", "known_issues", "estimate_fits")
-
-
-@dataclass(frozen=True)
-class Item:
-    key: str
-    title: str
-    automatic: bool
-    status: str  # ok | warn (settled, read it) | open | waived | blocked
-    summary: str = ""
-    by: str | None = None
-    reason: str | None = None
-
-    @property
-    def is_settled(self) -> bool:
-        return self.status in ("ok", "warn", "waived")
-
-
-def checklist(results: Sequence[CheckResult], acks: Sequence[Acknowledgement]) -> list[Item]:
-    """The items and where each stands, from the latest details run and the G2 acks."""
-    decided: dict[str, Acknowledgement] = {}
-    for ack in acks:
-        if ack.gate is GateId.G2 and ":" in ack.decision:
-            decided[ack.decision.split(":", 1)[1]] = ack
-    items: list[Item] = []
-    by_key = {r.key: r for r in results}
-    for key in AUTOMATIC_KEYS:
-        result = by_key.get(key)
-        if result is None:
-            continue
-        waiver = decided.get(key)
-        if waiver is not None and waiver.decision.startswith("waive:"):
-            status = "waived"
-        else:
-            status = "blocked" if result.status.blocks else str(result.status).replace("pass", "ok")
-        items.append(
-            Item(
-                key,
-                result.title,
-                True,
-                status,
-                result.summary,
-                waiver.user if waiver else None,
-                waiver.reason if waiver else None,
-            )
-        )
-    for key, title in MANUAL_ITEMS.items():
-        manual = decided.get(key)
-        status = (
-            "open"
-            if manual is None
-            else ("waived" if manual.decision.startswith("waive:") else "ok")
-        )
-        items.append(
-            Item(
-                key,
-                title,
-                False,
-                status,
-                "",
-                manual.user if manual else None,
-                manual.reason if manual else None,
-            )
-        )
-    return items
-
-
-def is_complete(items: Sequence[Item]) -> bool:
-    return bool(items) and all(item.is_settled for item in items)
 
 
 async def post_details(ctx: BotContext, window: Window, *, search_thread: bool = False) -> None:
     """Run the automatic items and post (or refresh) the checklist in the thread."""
-    await check_window(ctx, window, kind="details")
+    await check_window(ctx, window, kind=RunKind.DETAILS)
     await render(ctx, window, search_thread=search_thread)
 
 
@@ -208,5 +131,5 @@ async def choose_hotfixes(
     if unknown:
         raise NotAllowed(f"Not in the package store: {', '.join(unknown)}.")
     set_hotfixes(ctx.db, window.id, names, actor=user, at=ctx.now())
-    await check_window(ctx, window, kind="details")
+    await check_window(ctx, window, kind=RunKind.DETAILS)
     return await settle_item(ctx, window, "hotfixes", user, slack_action=slack_action)

@@ -4,15 +4,13 @@ reminders. Pure functions of stored data."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.blocks import MAX_BLOCKS, _context, _section, _text, button, confirm_dialog
 from bot.domain.models import Window
 from bot.ids import GateAction
 from checks import CheckResult, CheckStatus, summary_line
-
-if TYPE_CHECKING:
-    from bot.details import Item
+from checks.checklist import Item, ItemStatus
 
 Blocks = list[dict[str, Any]]
 _STATUS_ICONS = {
@@ -21,7 +19,13 @@ _STATUS_ICONS = {
     CheckStatus.FAIL: "❌",
     CheckStatus.ERROR: "❓",
 }
-_ITEM_ICONS = {"ok": "✅", "warn": "⚠️", "open": "○", "waived": "↷", "blocked": "❌"}
+_ITEM_ICONS = {
+    ItemStatus.OK: "✅",
+    ItemStatus.WARN: "⚠️",
+    ItemStatus.OPEN: "○",
+    ItemStatus.WAIVED: "↷",
+    ItemStatus.BLOCKED: "❌",
+}
 
 
 def details_text(window: Window, items: Sequence[Item]) -> str:
@@ -41,12 +45,15 @@ def details_blocks(window: Window, items: Sequence[Item]) -> Blocks:
         line = f"{_ITEM_ICONS[item.status]} *{item.title}*"
         if item.summary:
             line += f"\n{item.summary}"
-        if item.status == "waived":
+        if item.status is ItemStatus.WAIVED:
             line += f"\n_Waived by <@{item.by}>: {item.reason}_"
-        elif item.status == "ok" and item.by:
+        elif item.status is ItemStatus.OK and item.by:
             line += f"\n_Confirmed by <@{item.by}>_"
         blocks.append(_section(line))
-        if item.status in ("open", "blocked") and window.state.value == "approved":
+        if (
+            item.status in (ItemStatus.OPEN, ItemStatus.BLOCKED)
+            and window.state.value == "approved"
+        ):
             value = f"{window.id}:{item.key}"
             elements = [button("Waive…", GateAction.DETAIL_WAIVE, value)]
             if not item.automatic:

@@ -16,6 +16,7 @@ from bot.ids import Block, Input
 from bot.payloads import ActionPayload, ViewPayload
 from bot.precheck import accept_precheck, run_precheck
 from bot.threads import tell
+from checks.checklist import MANUAL_ITEMS
 
 
 def _split(value: str) -> tuple[int, str]:
@@ -106,7 +107,7 @@ class GateListeners:
             from bot import messages
 
             raise NotAllowed(messages.not_an_operator(payload.user.id))
-        title = details.MANUAL_ITEMS.get(item, item.replace("_", " "))
+        title = MANUAL_ITEMS.get(item, item.replace("_", " "))
         await self.ctx.client.views_open(
             trigger_id=payload.trigger_id,
             view=modals.waive_modal(window.id, item, title, channel, window.message_ts or ""),

@@ -21,9 +21,7 @@ from bot.precheck import accepted_run, reopen_precheck
 from bot.proposals import refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import move
-from checks import CheckResult, describe_changes
-
-QUICK_KEYS = ("agents_running", "alarms", "failover")
+from checks import RUNS, CheckResult, RunKind, describe_changes
 
 
 def go_blocks(window: Window) -> list[dict[str, Any]]:
@@ -118,11 +116,11 @@ async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str)
     """Quick health check, then READY -> EXECUTING exactly once; the caller starts the run."""
     await check_may_go(ctx, window, user)
     accepted = accepted_run(ctx, window)
-    quick = await check_window(ctx, window, kind="quick", keys=QUICK_KEYS)
+    quick = await check_window(ctx, window, kind=RunKind.QUICK)
     before = [
         CheckResult.model_validate(r)
         for r in (accepted.results if accepted else [])
-        if r["key"] in QUICK_KEYS
+        if r["key"] in RUNS[RunKind.QUICK].keys
     ]
     now = [CheckResult.model_validate(r) for r in quick.results]
     changes = describe_changes(before, now) if _differs(before, now) else []

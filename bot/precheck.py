@@ -14,7 +14,7 @@ from bot.gate_blocks import mention, precheck_blocks, precheck_text
 from bot.proposals import refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
-from checks import CheckResult, describe_changes
+from checks import CheckResult, RunKind, describe_changes
 from storage import (
     CheckRun,
     get_window,
@@ -44,7 +44,7 @@ def accepted_run(ctx: BotContext, window: Window) -> CheckRun | None:
 async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool = False) -> CheckRun:
     """Run every check plus the upload, post the summary; reopen G3 if the evidence changed."""
     previous = accepted_run(ctx, window)
-    run = await check_window(ctx, window, kind="precheck", upload=True)
+    run = await check_window(ctx, window, kind=RunKind.PRECHECK)
     window = get_window(ctx.db, window.id) or window
     changes: list[str] = []
     if previous is not None and previous.digest != run.digest:

@@ -14,32 +14,20 @@ from bot.execution_blocks import comparison_blocks
 from bot.proposals import refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import move
-from checks import CheckResult, CheckStatus, evidence_digest, worst_first
+from checks import CheckResult, CheckStatus, RunKind, evidence_digest, worst_first
+from checks.verify import alarms_result, versions_result
 from storage import (
     latest_check_run,
     list_steps,
     record_check_run,
 )
 
-VERIFY_KEYS = ("agents_running", "failover", "key_functions")
-_SEVERE = ("critical", "major")
 
-
-def versions_result(ctx: BotContext, window: Window, versions: dict[str, str]) -> CheckResult:
-    wrong = []
-    for agent, raw in sorted(versions.items()):
-        try:
-            label = ctx.catalog.identify(raw).label
-        except Exception:  # an unreadable version is simply not the target
-            label = raw
-        if label != window.target:
-            wrong.append(f"{agent} runs {label}")
-    return CheckResult(
-        key="versions",
-        title=f"Every agent on {window.target}",
-        status=CheckStatus.FAIL if wrong or not versions else CheckStatus.PASS,
-        summary="; ".join(wrong) if wrong else f"{len(versions)} agent(s) on {window.target}.",
-    )
+def _labels(ctx: BotContext, versions: dict[str, str]) -> dict[str, str]:
+    """Each agent's version as the catalog names it; an unreadable one keeps its raw text (and
+    so is simply not the target)."""
+    named = version_labels(ctx, {"versions": versions})
+    return {agent: named[raw] for agent, raw in versions.items()}
 
 
 def version_labels(ctx: BotContext, *snapshots: dict[str, Any]) -> dict[str, str]:
@@ -49,25 +37,9 @@ def version_labels(ctx: BotContext, *snapshots: dict[str, Any]) -> dict[str, str
         for raw in snapshot.get("versions", {}).values():
             try:
                 labels[raw] = ctx.catalog.identify(raw).label
-            except UpgradeBotError:
+            except (UpgradeBotError, ValueError):  # unreadable: shown as the agent said it
                 labels[raw] = raw
     return labels
-
-
-def alarms_result(before: dict[str, int], after: dict[str, int]) -> CheckResult:
-    worse = [
-        f"{s}: {before.get(s, 0)} → {after.get(s, 0)}"
-        for s in _SEVERE
-        if after.get(s, 0) > before.get(s, 0)
-    ]
-    return CheckResult(
-        key="alarms_vs_baseline",
-        title="Alarms not worse than the day before",
-        status=CheckStatus.FAIL if worse else CheckStatus.PASS,
-        summary=("More severe alarms than the day before: " + ", ".join(worse))
-        if worse
-        else "No more critical or major alarms than the day before.",
-    )
 
 
 async def finish_execution(ctx: BotContext, window: Window) -> None:
@@ -81,11 +53,11 @@ async def finish_execution(ctx: BotContext, window: Window) -> None:
 
 async def run_verification(ctx: BotContext, window: Window) -> None:
     baseline = latest_check_run(ctx.db, window.id, "precheck")
-    run = await check_window(ctx, window, kind="postcheck", keys=VERIFY_KEYS)
+    run = await check_window(ctx, window, kind=RunKind.POSTCHECK)
     before: dict[str, Any] = baseline.detail if baseline else {}
     after: dict[str, Any] = run.detail
     results = [CheckResult.model_validate(r) for r in run.results]
-    results.append(versions_result(ctx, window, after.get("versions", {})))
+    results.append(versions_result(window.target, _labels(ctx, after.get("versions", {}))))
     results.append(alarms_result(before.get("alarm_counts", {}), after.get("alarm_counts", {})))
     results = worst_first(results)
     record_check_run(

@@ -28,7 +28,12 @@ from checks.requirements import (
 )
 from checks.run import (
     PRECHECKS,
+    RUNS,
+    SNAPSHOT_PARTS,
     Check,
+    RunKind,
+    RunSpec,
+    by_hand,
     describe_changes,
     evidence_digest,
     has_blocking,
@@ -40,6 +45,8 @@ from checks.run import (
 __all__ = [
     "GIB",
     "PRECHECKS",
+    "RUNS",
+    "SNAPSHOT_PARTS",
     "Check",
     "CheckResult",
     "CheckSettings",
@@ -48,6 +55,9 @@ __all__ = [
     "KeyCheck",
     "KeyCheckKind",
     "PackageState",
+    "RunKind",
+    "RunSpec",
+    "by_hand",
     "check_agents_running",
     "check_alarms",
     "check_backups",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.domain.paths import UpgradePlan
 from checks.common import plural
@@ -151,3 +153,64 @@ def _changes(old: CheckResult | None, new: CheckResult) -> list[str]:
 def _bare(summary: str) -> str:
     """A summary without its closing full stop, to sit inside a sentence."""
     return summary.rstrip().removesuffix(".")
+
+
+class RunKind(StrEnum):
+    """The runs of checks the procedure makes, each stored under its own name."""
+
+    DETAILS = "details"  # G2: the automatic items of the details checklist
+    PRECHECK = "precheck"  # G3: the day-before pre-check, with the upload
+    QUICK = "quick"  # G4: the last health check before the go
+    POSTCHECK = "postcheck"  # G5: what the verification re-reads after the last step
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Which checks of :data:`PRECHECKS` a run uses (``None``: all of them), and the results the
+    shell adds to it from what it did itself (``extra``: the estimate, the upload)."""
+
+    checks: tuple[str, ...] | None
+    extra: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every result key of the run, in order; a run over all checks lists them all."""
+        chosen = self.checks if self.checks is not None else tuple(k for k, _, _ in PRECHECKS)
+        return chosen + self.extra
+
+    def chosen(self) -> list[tuple[str, str, Check]]:
+        return [c for c in PRECHECKS if self.checks is None or c[0] in self.checks]
+
+
+RUNS: dict[RunKind, RunSpec] = {
+    RunKind.DETAILS: RunSpec(
+        ("agents_running", "alarms", "requirements", "known_issues"), extra=("estimate_fits",)
+    ),
+    RunKind.PRECHECK: RunSpec(None, extra=("upload",)),
+    RunKind.QUICK: RunSpec(("agents_running", "alarms", "failover")),
+    RunKind.POSTCHECK: RunSpec(("agents_running", "failover", "key_functions")),
+}
+"""The one table of which checks each run uses: a new check is a row in PRECHECKS plus, where a
+run other than the pre-check needs it, its key here."""
+
+SNAPSHOT_PARTS: dict[str, tuple[str, ...]] = {
+    "requirements": ("requirements", "disk_space"),
+    "backups": ("backups",),
+}
+"""Which checks stand on which part of the snapshot, for the parts an adapter may leave to a
+person (``ClusterSnapshot.manual``)."""
+
+
+def by_hand(result: CheckResult, snapshot: ClusterSnapshot) -> CheckResult:
+    """A check whose input this adapter cannot read (no route on a real DMS) becomes a warning
+    that says what to check by hand, instead of an error that blocks the gate."""
+    for part, instructions in snapshot.manual.items():
+        if result.key in SNAPSHOT_PARTS.get(part, ()) and result.status is CheckStatus.ERROR:
+            return result.model_copy(
+                update={
+                    "status": CheckStatus.WARN,
+                    "summary": f"Check by hand: {result.title.lower()} cannot be read here.",
+                    "details": instructions.splitlines(),
+                }
+            )
+    return result
