@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,10 +17,26 @@ from bot.domain.errors import UnknownSystem
 from bot.domain.known_issues import KnownIssues
 from bot.roles import RoleResolver
 from bot.settings import Config, SystemConfig
+from storage import ScheduledAction
 from storage.db import Database
 
-if TYPE_CHECKING:
-    from bot.scheduler import Scheduler
+
+class TimedActions(Protocol):
+    """What the flows need of the scheduler (``bot.scheduler.Scheduler``), so the context does
+    not import it: the scheduler runs handlers that take the context."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def arm(self, action: ScheduledAction) -> None: ...
+
+    def disarm(self, action_ids: list[int]) -> None: ...
+
+    async def run_due(self) -> int: ...
+
+    def next_due(self) -> datetime | None: ...
+
+    async def shutdown(self) -> None: ...
 
 
 def utc_now() -> datetime:
@@ -42,7 +58,7 @@ class BotContext:
     poll_seconds: float = 2.0
     progress_edit_seconds: float = 3.0  # at most one edit of the progress message this often
     shutdown_grace_seconds: float = 10.0
-    scheduler: Scheduler | None = None
+    scheduler: TimedActions | None = None
 
     def track(self) -> None:
         """Count the current task as work in flight, so a shutdown waits for it."""

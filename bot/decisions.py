@@ -32,10 +32,9 @@ async def check_approver(ctx: BotContext, window: Window, user: str) -> None:
         raise NotAllowed(
             messages.already_decided(window.label, window.state.value, window.decided_by)
         )
-    if not await ctx.roles.is_approver(user):
-        raise NotAllowed(messages.not_an_approver(user))
-    if ctx.config.four_eyes and user == window.proposer:
-        raise NotAllowed(messages.four_eyes(user))
+    await ctx.roles.require(
+        GateId.G1, user, proposer=window.proposer, four_eyes=ctx.config.four_eyes
+    )
 
 
 async def decide(
@@ -67,13 +66,7 @@ async def cancel(
     ctx: BotContext, window_id: int, user: str, reason: str | None, slack_action: str | None
 ) -> Window:
     window = load(ctx, window_id)
-    allowed = (
-        user == window.proposer
-        or await ctx.roles.is_approver(user)
-        or await ctx.roles.is_operator(user)
-    )
-    if not allowed:
-        raise NotAllowed(messages.may_not_cancel(user, window.label))
+    await ctx.roles.require_cancel(user, proposer=window.proposer, window_label=window.label)
     window = move(
         ctx, window, WindowEvent.CANCEL, actor=user, reason=reason, slack_action=slack_action
     )

@@ -55,8 +55,7 @@ async def settle_item(
     """Confirm (or waive, with a reason) one item; close G2 when every item is settled."""
     if window.state is not WindowState.APPROVED:
         raise NotAllowed(messages.gate_not_open(window.label, "G2", window.state.value))
-    if not await ctx.roles.is_operator(user):
-        raise NotAllowed(messages.not_an_operator(user))
+    await ctx.roles.require(GateId.G2, user)
     run = latest_check_run(ctx.db, window.id, "details")
     results = [CheckResult.model_validate(r) for r in (run.results if run else [])]
     known = {i.key: i for i in checklist(results, list_acks(ctx.db, window.id))}
@@ -125,8 +124,7 @@ async def choose_hotfixes(
     confirm the checklist item."""
     if window.state is not WindowState.APPROVED:
         raise NotAllowed(messages.gate_not_open(window.label, "G2", window.state.value))
-    if not await ctx.roles.is_operator(user):
-        raise NotAllowed(messages.not_an_operator(user))
+    await ctx.roles.require(GateId.G2, user)
     unknown = sorted(set(names) - set(hotfix_candidates(ctx, window)))
     if unknown:
         raise NotAllowed(f"Not in the package store: {', '.join(unknown)}.")

@@ -14,7 +14,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import messages
 from bot.agents.models import (
     AdapterError,
     AdapterTimeout,
@@ -257,8 +256,7 @@ async def confirm_by_hand(
     ctx: BotContext, window: Window, position: int, user: str, slack_action: str
 ) -> None:
     """An operator says Cube finished a step; the bot checks the agents, then goes on."""
-    if not await ctx.roles.is_operator(user):
-        raise NotAllowed(messages.not_an_operator(user))
+    await ctx.roles.require(GateId.G4, user)
     steps = [s for s in list_steps(ctx.db, window.id) if s.position == position]
     step = steps[-1] if steps else None
     if (

@@ -11,7 +11,7 @@ from bot import details, modals
 from bot.context import BotContext
 from bot.decisions import load
 from bot.domain.errors import NotAllowed, UpgradeBotError
-from bot.domain.models import WindowState
+from bot.domain.models import GateId, WindowState
 from bot.ids import Block, Input
 from bot.payloads import ActionPayload, ViewPayload
 from bot.precheck import accept_precheck, run_precheck
@@ -60,10 +60,7 @@ class GateListeners:
             # Which hotfixes (or none) is the answer; a modal asks for it.
             if window.state is not WindowState.APPROVED:
                 raise NotAllowed(f"The details checklist of {window.label} is closed.")
-            if not await self.ctx.roles.is_operator(user):
-                from bot import messages
-
-                raise NotAllowed(messages.not_an_operator(user))
+            await self.ctx.roles.require(GateId.G2, user)
             candidates = details.hotfix_candidates(self.ctx, window)
             await self.ctx.client.views_open(
                 trigger_id=trigger_id,
@@ -103,10 +100,7 @@ class GateListeners:
         window = load(self.ctx, window_id)
         if window.state is not WindowState.APPROVED:
             raise NotAllowed(f"The details checklist of {window.label} is closed.")
-        if not await self.ctx.roles.is_operator(payload.user.id):
-            from bot import messages
-
-            raise NotAllowed(messages.not_an_operator(payload.user.id))
+        await self.ctx.roles.require(GateId.G2, payload.user.id)
         title = MANUAL_ITEMS.get(item, item.replace("_", " "))
         await self.ctx.client.views_open(
             trigger_id=payload.trigger_id,
@@ -163,8 +157,7 @@ class GateListeners:
         window = load(self.ctx, window_id)
         if window.state.is_terminal or window.state is WindowState.EXECUTING:
             raise NotAllowed(messages.gate_not_open(window.label, "G3", window.state.value))
-        if not await self.ctx.roles.is_operator(user):
-            raise NotAllowed(messages.not_an_operator(user))
+        await self.ctx.roles.require(GateId.G3, user)
         await tell(
             self.ctx,
             channel,

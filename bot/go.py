@@ -108,8 +108,7 @@ def go_modal(window: Window, channel: str) -> dict[str, Any]:
 async def check_may_go(ctx: BotContext, window: Window, user: str) -> None:
     if window.state is not WindowState.READY:
         raise NotAllowed(messages.gate_not_open(window.label, "G4", window.state.value))
-    if not await ctx.roles.is_operator(user):
-        raise NotAllowed(messages.not_an_operator(user))
+    await ctx.roles.require(GateId.G4, user)
 
 
 async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str) -> Window:

@@ -16,6 +16,7 @@ from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.gates import owed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.domain.schedule import ActionKind, plan_actions
 from bot.domain.windows import to_slack_date
 from bot.gate_blocks import mention
 from bot.precheck import run_precheck
@@ -41,32 +42,26 @@ _WHAT = {
 }
 
 
-def plan_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
     """Store the window's timed actions (idempotent: the same rows come back)."""
     now = ctx.now()
     schedule = ctx.config.schedule
-    rows = [
-        schedule_action(
-            ctx.db,
-            window_id=window.id,
-            kind="precheck",
-            due_at=max(now, window.start - schedule.precheck_lead),
-            at=now,
-        ),
-        schedule_action(ctx.db, window_id=window.id, kind="start", due_at=window.start, at=now),
-        schedule_action(ctx.db, window_id=window.id, kind="end", due_at=window.end, at=now),
+    planned = plan_actions(
+        start=window.start,
+        end=window.end,
+        now=now,
+        precheck_lead=schedule.precheck_lead,
+        reminders=schedule.reminders,
+    )
+    return [
+        schedule_action(ctx.db, window_id=window.id, kind=p.kind, due_at=p.due_at, at=now)
+        for p in planned
     ]
-    for lead in schedule.reminders:
-        due = window.start - lead
-        if due > now:
-            kind = f"reminder:{int(lead.total_seconds())}"
-            rows.append(schedule_action(ctx.db, window_id=window.id, kind=kind, due_at=due, at=now))
-    return rows
 
 
 def schedule_window(ctx: BotContext, window: Window) -> list[ScheduledAction]:
     """Store the approved window's timed actions and arm them."""
-    rows = plan_actions(ctx, window)
+    rows = store_actions(ctx, window)
     if ctx.scheduler is not None:
         for row in rows:
             ctx.scheduler.arm(row)
@@ -172,9 +167,9 @@ async def handle_end(ctx: BotContext, action: ScheduledAction) -> str:
 
 
 HANDLERS: dict[str, Handler] = {
-    "precheck": handle_precheck,
-    "reminder": handle_reminder,
-    "start": handle_start,
-    "end": handle_end,
-    "post": handle_post,
+    ActionKind.PRECHECK: handle_precheck,
+    ActionKind.REMINDER: handle_reminder,
+    ActionKind.START: handle_start,
+    ActionKind.END: handle_end,
+    ActionKind.POST: handle_post,
 }

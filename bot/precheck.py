@@ -94,8 +94,7 @@ async def accept_precheck(
         raise NotAllowed(messages.details_first(window.label))
     if window.state is not WindowState.PLANNED:
         raise NotAllowed(messages.gate_not_open(window.label, "G3", window.state.value))
-    if not await ctx.roles.is_operator(user):
-        raise NotAllowed(messages.not_an_operator(user))
+    await ctx.roles.require(GateId.G3, user)
     latest = latest_check_run(ctx.db, window.id, "precheck")
     if latest is None:
         raise NotAllowed(messages.no_precheck(window.label))

@@ -9,6 +9,10 @@ from collections.abc import Iterable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages
+from bot.domain.errors import NotAllowed
+from bot.domain.models import GateId
+from bot.domain.permissions import Person, Refusal, cancel_refusal, gate_refusal
 from bot.settings import Roles
 
 log = logging.getLogger(__name__)
@@ -28,6 +32,25 @@ class RoleResolver:
 
     async def is_operator(self, user: str) -> bool:
         return await self._member(user, self._roles.operators)
+
+    async def person(self, user: str) -> Person:
+        return Person(user, await self.is_approver(user), await self.is_operator(user))
+
+    async def require(
+        self, gate: GateId, user: str, *, proposer: str = "", four_eyes: bool = False
+    ) -> None:
+        """Raise NotAllowed, with the sentence the person reads, unless ``user`` may act at
+        ``gate`` (the rule is :func:`bot.domain.permissions.gate_refusal`)."""
+        refusal = gate_refusal(
+            await self.person(user), gate, proposer=proposer, four_eyes=four_eyes
+        )
+        if refusal is not None:
+            raise NotAllowed(_sentence(refusal, user, ""))
+
+    async def require_cancel(self, user: str, *, proposer: str, window_label: str) -> None:
+        refusal = cancel_refusal(await self.person(user), proposer=proposer)
+        if refusal is not None:
+            raise NotAllowed(_sentence(refusal, user, window_label))
 
     async def may_propose(self, user: str) -> bool:
         return not self._roles.proposers or await self._member(user, self._roles.proposers)
@@ -53,3 +76,13 @@ class RoleResolver:
             members = cached[1] if cached else frozenset()
         self._groups[group] = (time.monotonic(), members)
         return members
+
+
+def _sentence(refusal: Refusal, user: str, window_label: str) -> str:
+    if refusal is Refusal.NOT_AN_APPROVER:
+        return messages.not_an_approver(user)
+    if refusal is Refusal.FOUR_EYES:
+        return messages.four_eyes(user)
+    if refusal is Refusal.NOT_AN_OPERATOR:
+        return messages.not_an_operator(user)
+    return messages.may_not_cancel(user, window_label)

@@ -11,7 +11,8 @@ from slack_bolt.async_app import AsyncAck
 from bot import messages
 from bot.context import BotContext
 from bot.decisions import cancel, load
-from bot.domain.errors import NotAllowed, UpgradeBotError
+from bot.domain.errors import UpgradeBotError
+from bot.domain.models import GateId
 from bot.domain.windows import format_length, format_local
 from bot.execution import confirm_by_hand, run_from
 from bot.go import check_may_go, give_go, go_modal
@@ -124,8 +125,7 @@ class RunListeners:
     async def _retry(self, payload: ActionPayload, channel: str) -> None:
         window_id, position = _ids(payload.action.value)[:2]
         window = load(self.ctx, window_id)
-        if not await self.ctx.roles.is_operator(payload.user.id):
-            raise NotAllowed(messages.not_an_operator(payload.user.id))
+        await self.ctx.roles.require(GateId.G4, payload.user.id)
         position, attempt = halted_step(self.ctx, window, position)
         await run_from(self.ctx, window, position, attempt + 1, payload.user.id)
 
@@ -159,8 +159,7 @@ class RunListeners:
 
     async def _ask_problem(self, payload: ActionPayload, channel: str) -> None:
         window = load(self.ctx, _ids(payload.action.value)[0])
-        if not await self.ctx.roles.is_operator(payload.user.id):
-            raise NotAllowed(messages.not_an_operator(payload.user.id))
+        await self.ctx.roles.require(GateId.G5, payload.user.id)
         await self.ctx.client.views_open(
             trigger_id=payload.trigger_id, view=problem_modal(window.id, window.label, channel)
         )

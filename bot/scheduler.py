@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.context import BotContext
+from bot.domain.schedule import handler_name, is_too_late
 from storage import (
     ActionStatus,
     ScheduledAction,
@@ -41,13 +42,6 @@ class RearmReport:
     ran_late: int
     skipped: int
     resumed: int
-
-
-def reminder_lead(kind: str) -> timedelta | None:
-    """Reminder kinds carry their lead in seconds: ``reminder:7200``."""
-    if not kind.startswith("reminder:"):
-        return None
-    return timedelta(seconds=int(kind.split(":", 1)[1]))
 
 
 def job_id(action_id: int) -> str:
@@ -108,25 +102,28 @@ class Scheduler:
             await self._execute(action)
             resumed += 1
         for action in pending_actions(self.ctx.db):
-            lead = reminder_lead(action.kind)
             if action.due_at > now:
                 self.arm(action)
                 armed += 1
-            elif lead is not None and now - action.due_at > lead:
-                if claim_action(self.ctx.db, action.id, at=now):
-                    finish_action(self.ctx.db, action.id, at=now, outcome="skipped: too late")
-                log.info(
-                    "skipped reminder %s for window #%s: due %s, now %s",
-                    action.id,
-                    action.window_id,
-                    action.due_at,
-                    now,
-                )
+            elif is_too_late(action.kind, action.due_at, now):
+                self._skip(action, now)
                 skipped += 1
             else:
                 await self.run_action(action.id)
                 ran_late += 1
         return RearmReport(armed, ran_late, skipped, resumed)
+
+    def _skip(self, action: ScheduledAction, now: datetime) -> None:
+        if claim_action(self.ctx.db, action.id, at=now):
+            finish_action(self.ctx.db, action.id, at=now, outcome="skipped: too late")
+        log.info(
+            "skipped %s %s for window #%s: due %s, now %s",
+            action.kind,
+            action.id,
+            action.window_id,
+            action.due_at,
+            now,
+        )
 
     async def run_action(self, action_id: int) -> str | None:
         """Claim and run one action; None when someone else already ran or claimed it."""
@@ -138,7 +135,7 @@ class Scheduler:
         return await self._execute(action)
 
     async def _execute(self, action: ScheduledAction) -> str:
-        handler = self.handlers.get(action.kind.split(":", 1)[0])
+        handler = self.handlers.get(handler_name(action.kind))
         self.ctx.track()
         if handler is None:
             outcome = f"error: no handler for {action.kind}"
@@ -162,10 +159,8 @@ class Scheduler:
                 return count
             action = due[0]
             self.disarm([action.id])
-            lead = reminder_lead(action.kind)
-            if lead is not None and now - action.due_at > lead:
-                if claim_action(self.ctx.db, action.id, at=now):
-                    finish_action(self.ctx.db, action.id, at=now, outcome="skipped: too late")
+            if is_too_late(action.kind, action.due_at, now):
+                self._skip(action, now)
                 continue
             if await self.run_action(action.id) is not None:
                 count += 1

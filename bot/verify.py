@@ -86,8 +86,7 @@ async def close_verified(
 ) -> Window:
     if window.state is not WindowState.VERIFYING:
         raise NotAllowed(messages.gate_not_open(window.label, "G5", window.state.value))
-    if not await ctx.roles.is_operator(user):
-        raise NotAllowed(messages.not_an_operator(user))
+    await ctx.roles.require(GateId.G5, user)
     run = latest_check_run(ctx.db, window.id, "verify")
     event = WindowEvent.REPORT_PROBLEM if problem else WindowEvent.VERIFY
     window = move(
@@ -140,8 +139,7 @@ def halted_step(ctx: BotContext, window: Window, position: int) -> tuple[int, in
 
 
 async def abort(ctx: BotContext, window: Window, position: int, user: str, action: str) -> Window:
-    if not await ctx.roles.is_operator(user):
-        raise NotAllowed(messages.not_an_operator(user))
+    await ctx.roles.require(GateId.G4, user)
     halted_step(ctx, window, position)
     reason = (
         f"aborted by <@{user}> after step {position} failed; follow the rollback plan "

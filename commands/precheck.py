@@ -6,7 +6,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.decisions import load
 from bot.domain.errors import InputError, NotAllowed
-from bot.domain.models import WindowState
+from bot.domain.models import GateId, WindowState
 from bot.precheck import run_precheck
 from commands.base import Invocation, Reply, parse_window_id
 
@@ -26,8 +26,7 @@ async def run(ctx: BotContext, invocation: Invocation, window_id: int) -> Reply:
     window = load(ctx, window_id)
     if window.state not in _RUNNABLE:
         raise NotAllowed(messages.gate_not_open(window.label, "G3", window.state.value))
-    if not await ctx.roles.is_operator(invocation.user):
-        raise NotAllowed(messages.not_an_operator(invocation.user))
+    await ctx.roles.require(GateId.G3, invocation.user)
     run_ = await run_precheck(ctx, window)
     return Reply(
         f"Pre-check of {window.label} done (run {run_.id}); the results are in its thread."

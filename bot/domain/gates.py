@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.errors import IllegalTransition
 from bot.domain.models import GateId, GateStatus, WindowEvent, WindowState
+from bot.domain.permissions import GATE_ROLES
 
 S = WindowState
 E = WindowEvent
@@ -77,12 +78,15 @@ def gate_statuses(state: WindowState) -> dict[GateId, GateStatus]:
 
 
 # Which acknowledgement a window in each state waits for, and which role owes it.
+_WAITS_FOR: dict[WindowState, GateId] = {
+    S.PROPOSED: GateId.G1,
+    S.APPROVED: GateId.G2,
+    S.PLANNED: GateId.G3,
+    S.READY: GateId.G4,
+    S.VERIFYING: GateId.G5,
+}
 _OWED: dict[WindowState, tuple[GateId, str]] = {
-    S.PROPOSED: (GateId.G1, "approvers"),
-    S.APPROVED: (GateId.G2, "operators"),
-    S.PLANNED: (GateId.G3, "operators"),
-    S.READY: (GateId.G4, "operators"),
-    S.VERIFYING: (GateId.G5, "operators"),
+    state: (gate, GATE_ROLES[gate].value) for state, gate in _WAITS_FOR.items()
 }
 
 
