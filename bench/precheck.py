@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.checking import check_window
 from bot.domain.proposal import ProposalRequest
-from bot.lifecycle import HANDLERS
-from bot.proposals import build_details, read_cluster
+from bot.evidence.runs import check_window
+from bot.flows.propose.flow import build_details, read_cluster
+from bot.flows.window.timed import HANDLERS
 from bot.scheduler import Scheduler
 from checks import RunKind
 from storage import create_window, schedule_action

@@ -1,174 +1,32 @@
-"""Block Kit rendering: pure functions of domain models (no Slack calls, no clock)."""
+"""Block Kit primitives shared by every flow's ``blocks.py``: sections, context lines, buttons
+with Slack's own confirmation, inputs, mentions, and Slack's size limits. Pure functions; each
+flow renders its own messages from these (no Slack calls, no clock)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.domain.gates import gate_statuses, owed
-from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
-from bot.domain.proposal import ProposalDetails
-from bot.domain.windows import format_local, to_slack_date
-from bot.ids import Action, Block
+from bot.ids import Block
 
 Blocks = list[dict[str, Any]]
 MAX_TEXT = 3000
 MAX_BLOCKS = 50
 
-_GATE_ICONS = {GateStatus.OPEN: "○", GateStatus.PASSED: "✅", GateStatus.REFUSED: "⛔"}
 
-
-def _text(value: str) -> str:
+def clip(value: str) -> str:
     return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
 
 
-def _section(markdown: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": _text(markdown)}, **extra}
+def section(markdown: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(markdown)}, **extra}
 
 
-def _context(*markdown: str) -> dict[str, Any]:
+def context_block(*markdown: str) -> dict[str, Any]:
     return {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": _text(m)} for m in markdown[:10]],
+        "elements": [{"type": "mrkdwn", "text": clip(m)} for m in markdown[:10]],
     }
-
-
-def _duration(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return f"{hours}h{rest:02d}m"
-    return f"{hours}h" if hours else f"{rest}m"
-
-
-def window_span(window: Window, tz: ZoneInfo) -> str:
-    """Each reader sees their own zone; the fallback names the config's zone."""
-    start = to_slack_date(window.start, "{date_short_pretty} {time}")
-    end = to_slack_date(window.end, "{time}")
-    return f"{start} – {end} ({_duration(window.length)}; {format_local(window.start, tz)})"
-
-
-def proposal_text(window: Window, details: ProposalDetails, tz: ZoneInfo) -> str:
-    """The notification and screen-reader fallback for the proposal message."""
-    return (
-        f"Upgrade proposal {window.label}: {window.system} → {window.target}, "
-        f"{format_local(window.start, tz)} for {_duration(window.length)} "
-        f"({len(details.plan.steps)} step(s)). State: {window.state.value}."
-    )
-
-
-def proposal(
-    window: Window, details: ProposalDetails, tz: ZoneInfo, actor: str | None = None
-) -> Blocks:
-    blocks: Blocks = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": f"Upgrade {window.label}: {window.system} → {window.target}"[:150],
-            },
-        },
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*System*\n{window.system}"},
-                {"type": "mrkdwn", "text": f"*Target*\n{window.target}"},
-                {"type": "mrkdwn", "text": f"*Window*\n{window_span(window, tz)}"},
-                {"type": "mrkdwn", "text": f"*Proposed by*\n<@{window.proposer}>"},
-                {"type": "mrkdwn", "text": f"*Estimate*\n{_estimate(details)}"},
-                {"type": "mrkdwn", "text": f"*Gates*\n{gates_line(window.state)}"},
-            ],
-        },
-        _section("*Agents*\n" + _agents(details)),
-        _section("*Upgrade path*\n" + _path(details)),
-        _context(*_estimate_parts(details)),
-    ]
-    if details.warnings:
-        blocks.append(_section("*Warnings*\n" + "\n".join(f"⚠️ {w}" for w in details.warnings)))
-    blocks.append({"type": "divider"})
-    blocks.append(decision_block(window, actor))
-    return blocks[:MAX_BLOCKS]
-
-
-def gates_line(state: WindowState) -> str:
-    statuses = gate_statuses(state)
-    return " ".join(f"{_GATE_ICONS[status]}{gate.value}" for gate, status in statuses.items())
-
-
-def _estimate(details: ProposalDetails) -> str:
-    estimate = details.estimate
-    return f"{_duration(estimate.low)} – {_duration(estimate.high)}"
-
-
-def _estimate_parts(details: ProposalDetails) -> list[str]:
-    parts = [
-        f"{part.label}: {_duration(part.low)}–{_duration(part.high)}"
-        for part in details.estimate.parts
-    ]
-    source = f" ({details.startup_source})" if details.startup_source else ""
-    return [f"Estimate{source}: " + "; ".join(parts)] if parts else ["No estimate parts."]
-
-
-def _agents(details: ProposalDetails) -> str:
-    lines = []
-    for agent in details.agents[:40]:
-        pair = f", failover pair with {agent.failover_partner}" if agent.failover_partner else ""
-        lines.append(f"• `{agent.name}` {agent.version} ({agent.state}{pair})")
-    if len(details.agents) > 40:
-        lines.append(f"…and {len(details.agents) - 40} more")
-    return "\n".join(lines) or "(no agents reported)"
-
-
-def _path(details: ProposalDetails) -> str:
-    lines = []
-    for step in details.plan.steps:
-        lines.append(
-            f"{step.number}. {step.from_label} → *{step.to_label}*: `{step.package}` "
-            f"({step.package_kind})"
-        )
-        lines.extend(f"      first: `{pre}`" for pre in step.prerequisite_packages)
-        lines.extend(f"      _{note}_" for note in step.notes)
-    return "\n".join(lines) or "(no steps)"
-
-
-def decision_block(window: Window, actor: str | None = None) -> dict[str, Any]:
-    """Buttons while the window waits for G1; afterwards, who decided and when."""
-    if window.state is WindowState.PROPOSED:
-        return {
-            "type": "actions",
-            "block_id": Block.DECISION,
-            "elements": [
-                _button("Approve", Action.APPROVE, window, "primary"),
-                _button("Reject", Action.REJECT, window, "danger"),
-            ],
-        }
-    return _context(decision_line(window, actor))
-
-
-def decision_line(window: Window, actor: str | None = None) -> str:
-    """The sentence that replaces the buttons; ``actor`` names who ended a window."""
-    when = (
-        to_slack_date(window.decided_at, "{date_short_pretty} {time}") if window.decided_at else ""
-    )
-    who = f"<@{window.decided_by}>" if window.decided_by else "someone"
-    reason = f": {window.reason}" if window.reason else ""
-    if window.state is WindowState.REJECTED:
-        return f"⛔ Rejected by {who} at {when}{reason}"
-    if window.state is WindowState.CANCELLED:
-        by = f" by <@{actor}>" if actor else ""
-        return f"🚫 Cancelled{by}{reason}"
-    if window.state is WindowState.EXPIRED:
-        return f"⌛ Expired{reason}"
-    approved = f"✅ Approved by {who} at {when}"
-    progress = {
-        WindowState.EXECUTING: " · 🚀 upgrading now",
-        WindowState.VERIFYING: " · 🔎 upgraded; verification waits for an operator",
-        WindowState.DONE: " · ✅ done: upgraded and verified",
-        WindowState.FAILED: f" · ❌ failed{reason}",
-    }
-    return approved + progress.get(window.state, "")
 
 
 def confirm_dialog(title: str, text: str, yes: str, no: str = "Back") -> dict[str, Any]:
@@ -202,48 +60,32 @@ def button(
     return element
 
 
-def _button(label: str, action: Action, window: Window, style: str) -> dict[str, Any]:
-    confirm = None
-    if action is Action.APPROVE:
-        confirm = confirm_dialog(
-            f"Approve {window.label}?",
-            f"You sign off the window for *{window.system}* → *{window.target}*.",
-            "Approve",
-        )
-    return button(label, action, f"{window.id}:{window.revision}", style, confirm)
+def input_block(
+    block: Block,
+    label: str,
+    element: dict[str, Any],
+    optional: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "type": "input",
+        "block_id": block.value,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        result["hint"] = {"type": "plain_text", "text": hint}
+    return result
 
 
-def window_line(window: Window, tz: ZoneInfo) -> str:
-    return (
-        f"*{window.label}* {window.system} → {window.target}, {window_span(window, tz)}, "
-        f"_{window.state.value}_ {gates_line(window.state)}"
-    )
+def mention(entries: Sequence[str]) -> str:
+    return " ".join(f"<!subteam^{e}>" if e.startswith("S") else f"<@{e}>" for e in entries)
 
 
-def window_list(title: str, windows: Sequence[Window], tz: ZoneInfo, empty: str) -> str:
-    if not windows:
-        return empty
-    lines = [window_line(w, tz) for w in windows[:30]]
-    if len(windows) > 30:
-        lines.append(f"…and {len(windows) - 30} more.")
-    return _text(f"*{title}*\n" + "\n".join(lines))
-
-
-def status(window: Window, acks: Sequence[Acknowledgement], tz: ZoneInfo) -> str:
-    statuses = gate_statuses(window.state)
-    lines = [window_line(window, tz)]
-    for gate, gate_status in statuses.items():
-        done = [a for a in acks if a.gate is gate]
-        who = ", ".join(
-            f"{a.decision} by <@{a.user}> at {to_slack_date(a.at, '{date_short_pretty} {time}')}"
-            for a in done
-        )
-        shown = who or gate_status.value
-        lines.append(f"{_GATE_ICONS[gate_status]} {gate.value} {GATE_TITLES[gate]}: {shown}")
-    waiting = owed(window.state)
-    if waiting is not None:
-        gate, role = waiting
-        lines.append(f"Owed: {gate.value} {GATE_TITLES[gate]}, by one of the {role}.")
-    if window.message_ts is None and window.state is WindowState.PROPOSED:
-        lines.append("⚠️ The proposal is not in Slack yet; the bot posts it again every minute.")
-    return _text("\n".join(lines))
+def sure_button(
+    text: str, action_id: str, value: str, style: str | None = None, confirm: str | None = None
+) -> dict[str, Any]:
+    """A button behind Slack's "Are you sure?" when ``confirm`` says what it does."""
+    dialog = confirm_dialog("Are you sure?", confirm, text) if confirm else None
+    return button(text, action_id, value, style, dialog)

@@ -114,7 +114,7 @@ def check_adapters(config: Config) -> None:
 
 def _sandbox(config: Config, host: str, port: int, db: Path | None) -> int:
     """Serve the sandbox until Ctrl-C or SIGTERM; exit 0 then, 1 if the port is taken."""
-    from bot.sandbox.run import serve_sandbox
+    from bot.sandbox.start import serve_sandbox
 
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -24,8 +25,11 @@ from bot.agents import build_adapter
 from bot.agents.base import AgentAdapter
 from bot.app import build_app
 from bot.context import BotContext, utc_now
+from bot.flows.execute.flow import resume_all
+from bot.flows.window.timed import HANDLERS
 from bot.releases import load_catalog, load_known_issues
 from bot.roles import RoleResolver
+from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
 from storage import open_database
 
@@ -112,14 +116,10 @@ def http_app(bolt: AsyncApp, ctx: BotContext) -> web.Application:
 
 async def start_scheduler(ctx: BotContext) -> None:
     """Arm the scheduler from the stored actions (missed ones run now, once)."""
-    from bot.lifecycle import HANDLERS
-    from bot.scheduler import Scheduler
-
     scheduler = Scheduler(ctx, HANDLERS)
     ctx.scheduler = scheduler
     report = await scheduler.start()
     log.info("scheduler armed: %s", report)
-    from bot.execution import resume_all
 
     await resume_all(ctx)
 
@@ -146,8 +146,6 @@ async def serve_forever(running: Running) -> None:
 
 
 async def start_socket_mode(ctx: BotContext, signing_secret: str, app_token: str) -> Running:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
     bolt = build_app(ctx, signing_secret)
     handler = AsyncSocketModeHandler(bolt, app_token, web_client=ctx.client)
     await handler.connect_async()  # type: ignore[no-untyped-call]

@@ -9,10 +9,10 @@ from typing import Any
 
 from bot import messages
 from bot.context import BotContext
-from bot.domain.errors import NotAllowed
+from bot.domain.errors import NotAllowed, UnknownWindow
 from bot.domain.gates import next_state
 from bot.domain.models import GateId, Window, WindowEvent
-from storage import StaleState, transition
+from storage import StaleState, get_window, transition
 
 
 def move(
@@ -55,9 +55,6 @@ def move(
 
 
 def load_window(ctx: BotContext, window_id: int) -> Window:
-    from bot.domain.errors import UnknownWindow
-    from storage import get_window
-
     window = get_window(ctx.db, window_id)
     if window is None:
         raise UnknownWindow(f"#{window_id}")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.context import BotContext
-from bot.decisions import cancel
 from bot.domain.errors import InputError
+from bot.flows.window.flow import cancel
 from commands.base import Invocation, Reply, parse_window_id
 
 NAME = "cancel"

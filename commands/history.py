@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import blocks
 from bot.context import BotContext
+from bot.flows.propose import blocks
 from commands.base import Invocation, Reply
 from storage import finished_windows
 

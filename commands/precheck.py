@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot import messages
 from bot.context import BotContext
-from bot.decisions import load
 from bot.domain.errors import InputError, NotAllowed
 from bot.domain.models import GateId, WindowState
-from bot.precheck import run_precheck
+from bot.flows.precheck.flow import run_precheck
+from bot.transitions import load_window
 from commands.base import Invocation, Reply, parse_window_id
 
 NAME = "precheck"
@@ -23,7 +23,7 @@ def parse(args: list[str]) -> int:
 
 
 async def run(ctx: BotContext, invocation: Invocation, window_id: int) -> Reply:
-    window = load(ctx, window_id)
+    window = load_window(ctx, window_id)
     if window.state not in _RUNNABLE:
         raise NotAllowed(messages.gate_not_open(window.label, "G3", window.state.value))
     await ctx.roles.require(GateId.G3, invocation.user)

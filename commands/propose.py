@@ -9,7 +9,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import InputError, NotAllowed
 from bot.domain.proposal import ProposalRequest
-from bot.proposals import propose, read_request
+from bot.flows.propose.flow import propose, read_request
 from commands.base import Invocation, Reply
 
 NAME = "propose"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bot import blocks, messages
+from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import InputError, UnknownWindow
+from bot.flows.propose import blocks
 from commands.base import Invocation, Reply, parse_window_id
 from storage import get_window, list_acks
 

@@ -6,7 +6,7 @@ import asyncio
 
 from bot.context import BotContext
 from bot.domain.errors import UpgradeBotError
-from bot.proposals import read_cluster
+from bot.flows.propose.flow import read_cluster
 from commands.base import Invocation, Reply
 
 NAME = "systems"

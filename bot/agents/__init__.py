@@ -20,6 +20,7 @@ from bot.agents.base import (
     UnknownRun,
     UpgradeInProgress,
 )
+from bot.agents.dataminer import DataMinerAdapter, DataMinerOptions
 from bot.agents.models import (
     AgentInfo,
     AgentProgress,
@@ -124,8 +125,6 @@ def build_adapter(
             clock=clock,
         )
     if kind == "dataminer":
-        from bot.agents.dataminer import DataMinerAdapter, DataMinerOptions
-
         block = {key: value for key, value in options.items() if key != "kind"}
         try:
             dataminer = DataMinerOptions.model_validate(block)

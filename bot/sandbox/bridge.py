@@ -10,12 +10,13 @@ clear) on the modal. Slack's own client-side checks (a required field left empty
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
 from bot.ids import COMMAND
 from bot.sandbox import render
+from bot.sandbox.run import Sandbox
 from bot.sandbox.signing import (
     block_action_payload,
     checkboxes_value,
@@ -31,9 +32,6 @@ from bot.sandbox.signing import (
     view_submission_payload,
 )
 from bot.sandbox.slack_limits import SlackMethodError
-
-if TYPE_CHECKING:
-    from bot.sandbox.run import Sandbox
 
 ACK_TIMEOUT_SECONDS = 3.0  # Slack gives an app three seconds to acknowledge
 REQUIRED = "Please complete this required field."

@@ -15,19 +15,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from bot.sandbox import render
 from bot.sandbox.bridge import Bridge, PageError
-from bot.sandbox.run import example_command
+from bot.sandbox.run import Sandbox, example_command
 from bot.sandbox.slack_limits import SlackMethodError
 from bot.sandbox.slack_store import StoredMessage, StubEvent
-
-if TYPE_CHECKING:
-    from bot.sandbox.run import Sandbox
 
 log = logging.getLogger(__name__)
 

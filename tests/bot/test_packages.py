@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.agents.models import PackageKind
-from bot.packages import (
+from bot.evidence.packages import (
     CHUNK_BYTES,
     PackageNotFound,
     PackageStoreUnavailable,
@@ -180,7 +180,7 @@ def test_a_replaced_package_is_refused_until_someone_accepts_it_on_the_host(
     import sys
     from datetime import UTC, datetime
 
-    from bot.packages import scan_packages
+    from bot.evidence.packages import scan_packages
     from storage import list_audit, open_database
 
     store = tmp_path / "packages"

@@ -12,8 +12,8 @@ import pytest
 from bot.agents import AlarmSummary, SimAgent, SimFaults, SimulatedAdapter
 from bot.agents.models import AgentState, Severity
 from bot.domain.paths import plan_upgrade
+from bot.evidence.snapshot import take_snapshot
 from bot.releases import load_catalog
-from bot.snapshot import take_snapshot
 from checks import (
     CheckSettings,
     CheckStatus,
@@ -158,7 +158,7 @@ async def test_an_adapter_bug_costs_one_part_and_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     adapter = _AlarmsBug("lab", AGENTS, clock=lambda: NOW)
-    with caplog.at_level(logging.ERROR, logger="bot.snapshot"):
+    with caplog.at_level(logging.ERROR, logger="bot.evidence.snapshot"):
         snapshot = await take_snapshot(adapter, "lab", now=NOW, packages=[])
     assert snapshot.errors == {
         "alarms": "Reading active alarms on lab failed unexpectedly: 'severity'"

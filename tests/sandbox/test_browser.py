@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from bot.sandbox.run import Sandbox, example_command, start_sandbox
+from bot.sandbox.run import Sandbox, example_command
+from bot.sandbox.start import start_sandbox
 from bot.settings import load_config
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,8 @@ import aiohttp
 import pytest
 
 from bot.agents import SimulatedAdapter
-from bot.sandbox.run import Sandbox, SandboxClock, example_command, start_sandbox
+from bot.sandbox.run import Sandbox, SandboxClock, example_command
+from bot.sandbox.start import start_sandbox
 from bot.settings import load_config
 from tests.sandbox.test_render import assert_inert
 

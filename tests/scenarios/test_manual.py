@@ -14,8 +14,8 @@ from bot.agents.dm_webapi import Credentials
 from bot.agents.models import PackageFile, UpgradeOptions
 from bot.agents.sim_faults import SimAgent
 from bot.domain.models import GateId, WindowState
+from bot.evidence.packages import package_files
 from bot.ids import Action, GateAction, RunAction
-from bot.packages import package_files
 from storage import get_window, latest_check_run, list_acks, list_steps
 from tests.fakes.bot import APPROVER, PROPOSER, Harness
 from tests.fakes.dataminer import PASSWORD, USER, FakeDataMiner

@@ -6,19 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from bot import messages
-from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
-from bot.execution_blocks import comparison_blocks
-from bot.proposals import refresh_proposal
+from bot.evidence.runs import check_window
+from bot.flows.propose.flow import refresh_proposal
+from bot.flows.verify.blocks import comparison_blocks
 from bot.threads import post_keyed
 from bot.transitions import move
 from checks import CheckResult, CheckStatus, RunKind, evidence_digest, worst_first
 from checks.verify import alarms_result, versions_result
 from storage import (
     latest_check_run,
-    list_steps,
     record_check_run,
 )
 
@@ -122,38 +121,5 @@ async def close_verified(
                 ),
             ),
         )
-    await refresh_proposal(ctx, window, announce=False)
-    return window
-
-
-def halted_step(ctx: BotContext, window: Window, position: int) -> tuple[int, int]:
-    """The failed step a Retry/Abort click refers to, and its latest attempt."""
-    steps = [s for s in list_steps(ctx.db, window.id) if s.position == position]
-    if (
-        window.state is not WindowState.EXECUTING
-        or not steps
-        or steps[-1].status not in ("failed", "unknown")
-    ):
-        raise NotAllowed(f"{window.label} has no halted step {position}; nothing was changed.")
-    return position, steps[-1].attempt
-
-
-async def abort(ctx: BotContext, window: Window, position: int, user: str, action: str) -> Window:
-    await ctx.roles.require(GateId.G4, user)
-    halted_step(ctx, window, position)
-    reason = (
-        f"aborted by <@{user}> after step {position} failed; follow the rollback plan "
-        "(restore the VM snapshot or backup taken before the window)"
-    )
-    window = move(
-        ctx,
-        window,
-        WindowEvent.EXECUTION_FAILED,
-        actor=user,
-        action="abort",
-        reason=reason,
-        slack_action=action,
-    )
-    await post_keyed(ctx, window, f"aborted:{position}", f"⏹ {window.label} {reason}.")
     await refresh_proposal(ctx, window, announce=False)
     return window

@@ -1,4 +1,5 @@
-"""G1 decisions and cancellation: who may, the compare-and-set, and re-rendering the proposal.
+"""G1 decisions: who may, the compare-and-set, and re-rendering the proposal; after an approval,
+the timed actions and the details checklist.
 
 The decision is stored before Slack is told; a Slack failure after that never loses it.
 """
@@ -9,21 +10,15 @@ import logging
 
 from bot import messages
 from bot.context import BotContext
-from bot.domain.errors import NotAllowed, UnknownWindow
+from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
-from bot.lifecycle import after_approval, after_close, schedule_window
-from bot.proposals import refresh_proposal
-from bot.transitions import move
-from storage import get_window
+from bot.flows.details.flow import post_details
+from bot.flows.propose.flow import refresh_proposal
+from bot.flows.window.flow import after_close, schedule_window
+from bot.transitions import load_window, move
+from storage import ScheduledAction
 
 log = logging.getLogger(__name__)
-
-
-def load(ctx: BotContext, window_id: int) -> Window:
-    window = get_window(ctx.db, window_id)
-    if window is None:
-        raise UnknownWindow(f"#{window_id}")
-    return window
 
 
 async def check_approver(ctx: BotContext, window: Window, user: str) -> None:
@@ -46,7 +41,7 @@ async def decide(
     reason: str | None = None,
     slack_action: str | None = None,
 ) -> Window:
-    window = load(ctx, window_id)
+    window = load_window(ctx, window_id)
     await check_approver(ctx, window, user)
     window = move(
         ctx, window, event, actor=user, gate=GateId.G1, reason=reason, slack_action=slack_action
@@ -62,14 +57,10 @@ async def decide(
     return window
 
 
-async def cancel(
-    ctx: BotContext, window_id: int, user: str, reason: str | None, slack_action: str | None
-) -> Window:
-    window = load(ctx, window_id)
-    await ctx.roles.require_cancel(user, proposer=window.proposer, window_label=window.label)
-    window = move(
-        ctx, window, WindowEvent.CANCEL, actor=user, reason=reason, slack_action=slack_action
-    )
-    after_close(ctx, window)
-    await refresh_proposal(ctx, window, user)
-    return window
+async def after_approval(ctx: BotContext, window: Window, rows: list[ScheduledAction]) -> None:
+    """Post the details checklist; run the pre-check at once when it is already due."""
+    scheduler = ctx.scheduler
+    await post_details(ctx, window)
+    if scheduler is not None and any(r.due_at <= ctx.now() for r in rows):
+        # Approved less than precheck_lead before the start: the pre-check runs at once.
+        await scheduler.run_due()

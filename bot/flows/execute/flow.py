@@ -23,17 +23,20 @@ from bot.agents.models import (
 )
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
-from bot.domain.models import GateId, Window, WindowState
+from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.proposal import ProposalDetails
-from bot.execution_blocks import (
+from bot.evidence.packages import package_files
+from bot.flows.execute.blocks import (
     halt_blocks,
     manual_blocks,
     progress_blocks,
     progress_text,
     watch_blocks,
 )
-from bot.packages import package_files
+from bot.flows.propose.flow import refresh_proposal
+from bot.flows.verify.flow import finish_execution
 from bot.threads import post_keyed
+from bot.transitions import move
 from storage import (
     StepAlreadyTriggered,
     UpgradeStep,
@@ -41,6 +44,7 @@ from storage import (
     finish_step,
     list_hotfixes,
     list_steps,
+    list_windows,
     record_ack,
     set_step_run,
 )
@@ -142,7 +146,6 @@ async def run_from(
         step = set_step_run(ctx.db, step.id, run_id=run_id, at=ctx.now())
         if not await follow(ctx, window, step, len(items)):
             return
-    from bot.verify import finish_execution
 
     await finish_execution(ctx, window)
 
@@ -353,8 +356,39 @@ async def _reattach_unknown(ctx: BotContext, window: Window, step: UpgradeStep, 
 
 
 async def resume_all(ctx: BotContext) -> None:
-    from storage import list_windows
-
     for window in list_windows(ctx.db, states=[WindowState.EXECUTING]):
         log.warning("re-attaching to %s, which was executing when the bot stopped", window.label)
         ctx.spawn(resume(ctx, window))
+
+
+def halted_step(ctx: BotContext, window: Window, position: int) -> tuple[int, int]:
+    """The failed step a Retry/Abort click refers to, and its latest attempt."""
+    steps = [s for s in list_steps(ctx.db, window.id) if s.position == position]
+    if (
+        window.state is not WindowState.EXECUTING
+        or not steps
+        or steps[-1].status not in ("failed", "unknown")
+    ):
+        raise NotAllowed(f"{window.label} has no halted step {position}; nothing was changed.")
+    return position, steps[-1].attempt
+
+
+async def abort(ctx: BotContext, window: Window, position: int, user: str, action: str) -> Window:
+    await ctx.roles.require(GateId.G4, user)
+    halted_step(ctx, window, position)
+    reason = (
+        f"aborted by <@{user}> after step {position} failed; follow the rollback plan "
+        "(restore the VM snapshot or backup taken before the window)"
+    )
+    window = move(
+        ctx,
+        window,
+        WindowEvent.EXECUTION_FAILED,
+        actor=user,
+        action="abort",
+        reason=reason,
+        slack_action=action,
+    )
+    await post_keyed(ctx, window, f"aborted:{position}", f"⏹ {window.label} {reason}.")
+    await refresh_proposal(ctx, window, announce=False)
+    return window

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot.agents.models import UpgradeRun
-from bot.blocks import MAX_BLOCKS, _context, _section, button, confirm_dialog
+from bot.blocks import MAX_BLOCKS, context_block, section, sure_button
 from bot.domain.models import Window
 from bot.ids import RunAction
 from storage import UpgradeStep
@@ -23,13 +23,6 @@ _STAGE_ICONS = {
 }
 
 
-def _button(
-    text: str, action: RunAction, value: str, style: str | None = None, confirm: str | None = None
-) -> dict[str, Any]:
-    dialog = confirm_dialog("Are you sure?", confirm, text) if confirm else None
-    return button(text, action, value, style, dialog)
-
-
 def progress_text(window: Window, step: UpgradeStep, total: int, run: UpgradeRun) -> str:
     state = "failed" if run.failed else ("done" if run.finished else "running")
     return f"{window.label}: step {step.position}/{total} ({step.package}) {state}."
@@ -42,12 +35,12 @@ def progress_blocks(window: Window, step: UpgradeStep, total: int, run: UpgradeR
         for a in run.agents[:40]
     ]
     return [
-        _section(
+        section(
             f"*Upgrade of {window.label}*: step {step.position}/{total} · `{step.package}`"
             f" · run `{run.run_id}`"
         ),
-        _section("\n".join(lines) or "(no agents reported yet)"),
-        _context(
+        section("\n".join(lines) or "(no agents reported yet)"),
+        context_block(
             "Edited as the upgrade moves; all agents in the cluster, failover pairs simultaneously."
         ),
     ]
@@ -69,15 +62,15 @@ def halt_blocks(
     )
     value = f"{window.id}:{step.position}:{step.attempt}"
     return [
-        _section(
+        section(
             f"❌ *Step {step.position} failed* on {where}: `{step.package}`\n"
             f"{step.error or (run.error if run else '') or 'no reason given'}"
         ),
-        _section(f"*Cluster now*\n{cluster}"),
-        _section(
+        section(f"*Cluster now*\n{cluster}"),
+        section(
             f"*Logs*: {logs}; SLLogCollector gathers every upgrade log and prerequisite result."
         ),
-        _section(
+        section(
             "*Nothing continues without a person.* Retry the step once the cause is "
             "fixed, or abort and follow the rollback plan (restore the VM snapshot / "
             "backup taken before the window)."
@@ -86,14 +79,14 @@ def halt_blocks(
             "type": "actions",
             "block_id": f"halt_{step.id}",
             "elements": [
-                _button(
+                sure_button(
                     "Retry step",
                     RunAction.RETRY,
                     value,
                     "primary",
                     f"Trigger step {step.position} (`{step.package}`) again on every agent?",
                 ),
-                _button(
+                sure_button(
                     "Abort",
                     RunAction.ABORT,
                     value,
@@ -105,69 +98,13 @@ def halt_blocks(
     ][:MAX_BLOCKS]
 
 
-def comparison_blocks(
-    window: Window,
-    before: dict[str, Any],
-    after: dict[str, Any],
-    results: Sequence[Any],
-    verified_by: str | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> Blocks:
-    """``labels`` names raw agent versions as the catalog knows them (10.5.0 CU18)."""
-    named = dict(labels or {})
-    versions_before = before.get("versions", {})
-    lines = []
-    for agent, version in sorted(after.get("versions", {}).items()):
-        state = after.get("states", {}).get(agent, "?")
-        was = versions_before.get(agent, "?")
-        lines.append(
-            f"• `{agent}` {named.get(was, was)} → *{named.get(version, version)}* "
-            f"(`{version}`, {state})"
-        )
-    severities = sorted(set(before.get("alarm_counts", {})) | set(after.get("alarm_counts", {})))
-    was, now = before.get("alarm_counts", {}), after.get("alarm_counts", {})
-    alarms = (
-        ", ".join(f"{s}: {was.get(s, 0)} → {now.get(s, 0)}" for s in severities)
-        or "none before, none after"
-    )
-    icons = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "❓"}
-    checks = "\n".join(f"{icons.get(r.status, '·')} {r.title}: {r.summary}" for r in results)
-    blocks: Blocks = [
-        _section(f"*G5 · Verification* of {window.label} (target {window.target})"),
-        _section("*Agents (before → after)*\n" + ("\n".join(lines) or "(none)")),
-        _section(f"*Active alarms by severity (day before → now)*\n{alarms}"),
-        _section(f"*Checks*\n{checks}"),
-    ]
-    if verified_by:
-        blocks.append(_context(verified_by))
-    else:
-        value = str(window.id)
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": f"verify_{window.id}",
-                "elements": [
-                    _button(
-                        "Verified",
-                        RunAction.VERIFIED,
-                        value,
-                        "primary",
-                        "Close the window as done: key functionalities checked by a person?",
-                    ),
-                    _button("Problem…", RunAction.PROBLEM, value, "danger"),
-                ],
-            }
-        )
-    return blocks[:MAX_BLOCKS]
-
-
 def manual_blocks(
     window: Window, step: UpgradeStep, instructions: Sequence[str], done_by: str | None
 ) -> Blocks:
     """A step a person runs in Cube (no upgradebot routes on this DMS)."""
     if done_by:
         return [
-            _section(
+            section(
                 f"✅ Step {step.position} (`{step.package}`) done in Cube, confirmed "
                 f"by <@{done_by}>; every agent reported the expected version."
             )
@@ -175,12 +112,12 @@ def manual_blocks(
     steps = "\n".join(f"{n}. {line}" for n, line in enumerate(instructions, 1))
     value = f"{window.id}:{step.position}:{step.attempt}"
     return [
-        _section(
+        section(
             f"✋ *Step {step.position} by hand*: `{step.package}`. This DMS has no "
             "upgradebot routes, so a person runs the step in DataMiner Cube:"
         ),
-        _section(steps or "(no instructions)"),
-        _context(
+        section(steps or "(no instructions)"),
+        context_block(
             "The bot watches the agents' states and versions meanwhile; when you confirm, "
             "it checks that every agent is Running on the step's version."
         ),
@@ -188,7 +125,7 @@ def manual_blocks(
             "type": "actions",
             "block_id": f"manual_{step.id}",
             "elements": [
-                _button(
+                sure_button(
                     "Done in Cube",
                     RunAction.MANUAL_DONE,
                     value,
@@ -202,9 +139,9 @@ def manual_blocks(
 
 def watch_blocks(window: Window, step: UpgradeStep, lines: Sequence[str]) -> Blocks:
     return [
-        _section(
+        section(
             f"*Upgrade of {window.label}*: step {step.position} (`{step.package}`) is "
             "being run by hand in Cube; the agents now:"
         ),
-        _section("\n".join(f"• {line}" for line in lines[:40]) or "(no agents)"),
+        section("\n".join(f"• {line}" for line in lines[:40]) or "(no agents)"),
     ]

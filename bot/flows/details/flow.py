@@ -8,17 +8,20 @@ never from Slack.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+from pathlib import Path
+
 from bot import messages
-from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.proposal import ProposalDetails
-from bot.gate_blocks import details_blocks, details_text
-from bot.proposals import refresh_proposal
+from bot.evidence.runs import check_window
+from bot.flows.details.blocks import details_blocks, details_text
+from bot.flows.propose.flow import refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
-from checks import CheckResult, RunKind
+from checks import CheckResult, RunKind, needed_packages
 from checks.checklist import checklist, is_complete
 from storage import latest_check_run, list_acks, record_ack, set_hotfixes
 
@@ -98,10 +101,6 @@ async def settle_item(
 
 def hotfix_candidates(ctx: BotContext, window: Window) -> list[str]:
     """Packages in the store that the path itself does not use."""
-    from fnmatch import fnmatchcase
-    from pathlib import Path
-
-    from checks import needed_packages
 
     plan = ProposalDetails.model_validate(window.plan).plan
     used = needed_packages(plan, [])

@@ -11,77 +11,24 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot import details
+from bot.blocks import mention
 from bot.context import BotContext
-from bot.domain.errors import NotAllowed
 from bot.domain.gates import owed
-from bot.domain.models import GateId, Window, WindowEvent, WindowState
-from bot.domain.schedule import ActionKind, plan_actions
+from bot.domain.models import WindowState
+from bot.domain.schedule import ActionKind
 from bot.domain.windows import to_slack_date
-from bot.gate_blocks import mention
-from bot.precheck import run_precheck
-from bot.proposals import post_proposal, refresh_proposal
+from bot.flows.go.flow import prompt_go
+from bot.flows.precheck.flow import run_precheck
+from bot.flows.propose.flow import post_proposal
+from bot.flows.window.flow import _WHAT, expire
 from bot.scheduler import Handler
 from bot.threads import post_keyed
-from bot.transitions import move
 from storage import (
     ScheduledAction,
-    cancel_actions,
     get_window,
-    list_actions,
-    schedule_action,
 )
 
 log = logging.getLogger(__name__)
-
-_WHAT = {
-    GateId.G1: "G1, approval of the window",
-    GateId.G2: "G2, the details checklist",
-    GateId.G3: "G3, acceptance of the pre-check",
-    GateId.G4: "G4, the go",
-}
-
-
-def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
-    """Store the window's timed actions (idempotent: the same rows come back)."""
-    now = ctx.now()
-    schedule = ctx.config.schedule
-    planned = plan_actions(
-        start=window.start,
-        end=window.end,
-        now=now,
-        precheck_lead=schedule.precheck_lead,
-        reminders=schedule.reminders,
-    )
-    return [
-        schedule_action(ctx.db, window_id=window.id, kind=p.kind, due_at=p.due_at, at=now)
-        for p in planned
-    ]
-
-
-def schedule_window(ctx: BotContext, window: Window) -> list[ScheduledAction]:
-    """Store the approved window's timed actions and arm them."""
-    rows = store_actions(ctx, window)
-    if ctx.scheduler is not None:
-        for row in rows:
-            ctx.scheduler.arm(row)
-    return rows
-
-
-async def after_approval(ctx: BotContext, window: Window, rows: list[ScheduledAction]) -> None:
-    """Post the details checklist; run the pre-check at once when it is already due."""
-    scheduler = ctx.scheduler
-    await details.post_details(ctx, window)
-    if scheduler is not None and any(r.due_at <= ctx.now() for r in rows):
-        # Approved less than precheck_lead before the start: the pre-check runs at once.
-        await scheduler.run_due()
-
-
-def after_close(ctx: BotContext, window: Window) -> None:
-    """A window that ended (cancelled, rejected, expired) needs none of its pending actions."""
-    cancel_actions(ctx.db, window.id, at=ctx.now())
-    if ctx.scheduler is not None:
-        ctx.scheduler.disarm([a.id for a in list_actions(ctx.db, window_id=window.id)])
 
 
 # -- handlers -----------------------------------------------------------------------------
@@ -127,26 +74,9 @@ async def handle_start(ctx: BotContext, action: ScheduledAction) -> str:
     if window.state in (WindowState.PROPOSED, WindowState.APPROVED, WindowState.PLANNED):
         return await expire(ctx, window)
     if window.state is WindowState.READY:
-        from bot.go import prompt_go
-
         await prompt_go(ctx, window)
         return "asked for the go"
     return f"skipped: window is {window.state.value}"
-
-
-async def expire(ctx: BotContext, window: Window) -> str:
-    waiting = owed(window.state)
-    what = _WHAT[waiting[0]] if waiting else "a gate"
-    moment = "the end" if window.state is WindowState.READY else "the start"
-    reason = f"{what} was still open at {moment}; nothing ran"
-    try:
-        window = move(ctx, window, WindowEvent.EXPIRE, actor="upgradebot", reason=reason)
-    except NotAllowed:
-        return "skipped: state moved"
-    after_close(ctx, window)
-    await refresh_proposal(ctx, window)
-    log.info("%s expired: %s", window.label, reason)
-    return "expired"
 
 
 async def handle_post(ctx: BotContext, action: ScheduledAction) -> str:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 
 from bot import messages
-from bot.checking import check_window
+from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
-from bot.gate_blocks import mention, precheck_blocks, precheck_text
-from bot.proposals import refresh_proposal
+from bot.evidence.runs import check_window
+from bot.flows.precheck.blocks import precheck_blocks, precheck_text
+from bot.flows.propose.flow import refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
 from checks import CheckResult, RunKind, describe_changes

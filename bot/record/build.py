@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from bot.domain.errors import UnknownWindow
 from bot.domain.gates import gate_statuses
 from bot.domain.models import GATE_TITLES, AuditEntry, GateId, GateStatus, Window, WindowState
-from bot.record_models import (
+from bot.record.models import (
     SCHEMA_VERSION,
     AckPart,
     AgentPart,

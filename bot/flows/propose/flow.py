@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, messages
+from bot import messages
 from bot.agents.models import AdapterError, AgentInfo, Cluster
 from bot.context import BotContext
 from bot.domain.errors import InputError, UpgradeBotError
@@ -28,7 +28,9 @@ from bot.domain.proposal import (
 )
 from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
-from storage import create_window, measured_startups, open_windows, set_message_ref
+from bot.flows.propose import blocks
+from bot.threads import post_keyed
+from storage import create_window, measured_startups, open_windows, schedule_action, set_message_ref
 
 log = logging.getLogger(__name__)
 
@@ -210,8 +212,6 @@ async def refresh_proposal(
 ) -> None:
     """Re-render the proposal from the stored window (buttons → who decided), and say the
     decision once in the thread."""
-    from bot.threads import post_keyed
-
     if not (window.channel and window.message_ts):
         return
     details = ProposalDetails.model_validate(window.plan)
@@ -236,8 +236,6 @@ REPOST_DELAY = timedelta(minutes=1)
 
 def retry_post(ctx: BotContext, window: Window) -> None:
     """Slack did not take the proposal: a stored action posts it again, also after a restart."""
-    from storage import schedule_action
-
     row = schedule_action(
         ctx.db, window_id=window.id, kind="post", due_at=ctx.now() + REPOST_DELAY, at=ctx.now()
     )

@@ -11,13 +11,13 @@ from bot.context import BotContext
 from bot.domain.estimates import estimate_duration
 from bot.domain.models import Window
 from bot.domain.proposal import ProposalDetails
-from bot.packages import (
+from bot.evidence.packages import (
     PackageStoreUnavailable,
     compare_with_records,
     package_files,
     read_packages,
 )
-from bot.snapshot import take_snapshot
+from bot.evidence.snapshot import take_snapshot
 from checks import (
     RUNS,
     CheckResult,

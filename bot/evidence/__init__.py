@@ -1,0 +1,2 @@
+"""What checks/ judges, gathered and stored: the runs of checks, the cluster snapshot, the
+package store."""

@@ -1,0 +1,1 @@
+"""G1, window approved: Approve, or Reject with a reason; four eyes."""

@@ -1,0 +1,1 @@
+"""G2, details established: the checklist in the thread, Confirm, Waive…, hotfixes."""

@@ -1,0 +1,132 @@
+"""Listeners of G2, the details checklist in the window's thread: Confirm, Waive… (a reason in a
+modal) and the hotfixes item (a modal to choose them, or none)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck
+
+from bot.context import BotContext
+from bot.domain.errors import NotAllowed, UpgradeBotError
+from bot.domain.models import GateId, WindowState
+from bot.flows.details.flow import choose_hotfixes, hotfix_candidates, settle_item
+from bot.flows.details.modals import hotfix_modal, waive_modal
+from bot.guard import guarded, metadata
+from bot.ids import Block, GateAction, GateView, Input
+from bot.payloads import ActionPayload, ViewPayload
+from bot.transitions import load_window
+from checks.checklist import MANUAL_ITEMS
+
+
+def _split(value: str) -> tuple[int, str]:
+    head, _, tail = value.partition(":")
+    return (int(head) if head.isdigit() else 0), tail
+
+
+class Listeners:
+    def __init__(self, ctx: BotContext) -> None:
+        self.ctx = ctx
+
+    async def on_detail_confirm(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        payload = ActionPayload.model_validate(body)
+        window_id, item = _split(payload.action.value)
+        work = self._confirm(
+            window_id,
+            item,
+            payload.user.id,
+            payload.slack_action,
+            payload.trigger_id,
+            payload.channel_id,
+        )
+        await guarded(self.ctx, payload.channel_id, payload.user.id, work)
+
+    async def _confirm(
+        self,
+        window_id: int,
+        item: str,
+        user: str,
+        action: str,
+        trigger_id: str | None = None,
+        channel: str = "",
+    ) -> None:
+        window = load_window(self.ctx, window_id)
+        if item == "hotfixes":
+            # Which hotfixes (or none) is the answer; a modal asks for it.
+            if window.state is not WindowState.APPROVED:
+                raise NotAllowed(f"The details checklist of {window.label} is closed.")
+            await self.ctx.roles.require(GateId.G2, user)
+            candidates = hotfix_candidates(self.ctx, window)
+            await self.ctx.client.views_open(
+                trigger_id=trigger_id,
+                view=hotfix_modal(window.id, window.label, candidates, channel),
+            )
+            return
+        await settle_item(self.ctx, window, item, user, slack_action=action)
+
+    async def on_hotfix_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        payload = ViewPayload.model_validate(body)
+        meta = metadata(payload.view.private_metadata)
+        element = payload.view.state.values.get(Block.HOTFIXES, {}).get(Input.HOTFIXES, {})
+        names = [str(o.get("value")) for o in element.get("selected_options") or []]
+        await ack()
+        work = self._hotfixes(
+            int(meta.get("window_id", 0)), names, payload.user.id, payload.view.id
+        )
+        await guarded(self.ctx, str(meta.get("channel", "")), payload.user.id, work)
+
+    async def _hotfixes(self, window_id: int, names: list[str], user: str, view_id: str) -> None:
+        window = load_window(self.ctx, window_id)
+        await choose_hotfixes(self.ctx, window, names, user, f"hotfixes@{view_id}")
+
+    async def on_detail_waive(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        payload = ActionPayload.model_validate(body)
+        window_id, item = _split(payload.action.value)
+        channel = payload.channel_id
+        work = self._ask_waiver(window_id, item, payload, channel)
+        await guarded(self.ctx, channel, payload.user.id, work)
+
+    async def _ask_waiver(
+        self, window_id: int, item: str, payload: ActionPayload, channel: str
+    ) -> None:
+        window = load_window(self.ctx, window_id)
+        if window.state is not WindowState.APPROVED:
+            raise NotAllowed(f"The details checklist of {window.label} is closed.")
+        await self.ctx.roles.require(GateId.G2, payload.user.id)
+        title = MANUAL_ITEMS.get(item, item.replace("_", " "))
+        await self.ctx.client.views_open(
+            trigger_id=payload.trigger_id,
+            view=waive_modal(window.id, item, title, channel, window.message_ts or ""),
+        )
+
+    async def on_waive_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        payload = ViewPayload.model_validate(body)
+        meta = metadata(payload.view.private_metadata)
+        reason = (payload.view.value(Block.REASON, Input.REASON) or "").strip()
+        if not reason:
+            await ack(response_action="errors", errors={Block.REASON.value: "Say why."})
+            return
+        try:
+            window = load_window(self.ctx, int(meta.get("window_id", 0)))
+            await settle_item(
+                self.ctx,
+                window,
+                str(meta.get("item", "")),
+                payload.user.id,
+                waive_reason=reason,
+                slack_action=f"waive@{payload.view.id}",
+            )
+        except UpgradeBotError as error:
+            await ack(response_action="errors", errors={Block.REASON.value: error.message[:300]})
+            return
+        await ack()
+
+
+LISTENERS = (
+    ("action", GateAction.DETAIL_CONFIRM.value, Listeners.on_detail_confirm),
+    ("action", GateAction.DETAIL_WAIVE.value, Listeners.on_detail_waive),
+    ("view", GateView.WAIVE.value, Listeners.on_waive_form),
+    ("view", GateView.HOTFIXES.value, Listeners.on_hotfix_form),
+)

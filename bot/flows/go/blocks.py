@@ -1,0 +1,43 @@
+"""Block Kit for G4: the go prompt at the window's start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks import button
+from bot.domain.gates import gate_statuses
+from bot.domain.models import GateId, Window
+from bot.domain.windows import format_length, to_slack_date
+from bot.ids import RunAction
+
+
+def go_blocks(window: Window) -> list[dict[str, Any]]:
+    gates = " ".join(
+        f"{g.value} {s.value}"
+        for g, s in gate_statuses(window.state).items()
+        if g in (GateId.G1, GateId.G2, GateId.G3)
+    )
+    value = str(window.id)
+    return [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f"*G4 · Go* for {window.label}: {window.system} → *{window.target}*, "
+                    f"{to_slack_date(window.start)} ({format_length(window.length)}).\n"
+                    f"Gates: {gates}. A person must give the go; the bot checks health once more "
+                    "and asks you to confirm the backup."
+                ),
+            },
+        },
+        {
+            "type": "actions",
+            "block_id": f"go_{window.id}",
+            "elements": [
+                button("Go…", RunAction.GO, value, "primary"),
+                button("Postpone", RunAction.POSTPONE, value),
+                button("Cancel window", RunAction.CANCEL, value, "danger"),
+            ],
+        },
+    ]

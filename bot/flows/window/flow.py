@@ -1,0 +1,85 @@
+"""The window's own life: cancel, expire, and the timed actions stored at approval."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.context import BotContext
+from bot.domain.errors import NotAllowed
+from bot.domain.gates import owed
+from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.domain.schedule import plan_actions
+from bot.flows.propose.flow import refresh_proposal
+from bot.transitions import load_window, move
+from storage import ScheduledAction, cancel_actions, list_actions, schedule_action
+
+log = logging.getLogger(__name__)
+
+
+async def cancel(
+    ctx: BotContext, window_id: int, user: str, reason: str | None, slack_action: str | None
+) -> Window:
+    window = load_window(ctx, window_id)
+    await ctx.roles.require_cancel(user, proposer=window.proposer, window_label=window.label)
+    window = move(
+        ctx, window, WindowEvent.CANCEL, actor=user, reason=reason, slack_action=slack_action
+    )
+    after_close(ctx, window)
+    await refresh_proposal(ctx, window, user)
+    return window
+
+
+_WHAT = {
+    GateId.G1: "G1, approval of the window",
+    GateId.G2: "G2, the details checklist",
+    GateId.G3: "G3, acceptance of the pre-check",
+    GateId.G4: "G4, the go",
+}
+
+
+def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+    """Store the window's timed actions (idempotent: the same rows come back)."""
+    now = ctx.now()
+    schedule = ctx.config.schedule
+    planned = plan_actions(
+        start=window.start,
+        end=window.end,
+        now=now,
+        precheck_lead=schedule.precheck_lead,
+        reminders=schedule.reminders,
+    )
+    return [
+        schedule_action(ctx.db, window_id=window.id, kind=p.kind, due_at=p.due_at, at=now)
+        for p in planned
+    ]
+
+
+def schedule_window(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+    """Store the approved window's timed actions and arm them."""
+    rows = store_actions(ctx, window)
+    if ctx.scheduler is not None:
+        for row in rows:
+            ctx.scheduler.arm(row)
+    return rows
+
+
+def after_close(ctx: BotContext, window: Window) -> None:
+    """A window that ended (cancelled, rejected, expired) needs none of its pending actions."""
+    cancel_actions(ctx.db, window.id, at=ctx.now())
+    if ctx.scheduler is not None:
+        ctx.scheduler.disarm([a.id for a in list_actions(ctx.db, window_id=window.id)])
+
+
+async def expire(ctx: BotContext, window: Window) -> str:
+    waiting = owed(window.state)
+    what = _WHAT[waiting[0]] if waiting else "a gate"
+    moment = "the end" if window.state is WindowState.READY else "the start"
+    reason = f"{what} was still open at {moment}; nothing ran"
+    try:
+        window = move(ctx, window, WindowEvent.EXPIRE, actor="upgradebot", reason=reason)
+    except NotAllowed:
+        return "skipped: state moved"
+    after_close(ctx, window)
+    await refresh_proposal(ctx, window)
+    log.info("%s expired: %s", window.label, reason)
+    return "expired"
