@@ -326,6 +326,10 @@ class DataMinerAdapter:
         await asyncio.gather(*(api.log_out() for api in apis), return_exceptions=True)
         await self._transport.close()
 
+    def logins(self) -> dict[str, int]:
+        """How many times the adapter logged in on each Agent (or address) so far."""
+        return {api.label: api.logins for api in self._apis.values() if api.logins}
+
     # --- plumbing --------------------------------------------------------------------------
 
     def _routes_for(self, step: str) -> Routes | None:
@@ -430,6 +434,11 @@ class DataMinerAdapter:
             *(self._read_version(info, started) for info in due), return_exceptions=True
         )
         answering = {info.name: answers(info) for info in infos}
+        for info in infos:
+            if not answering[info.name]:
+                self.agent_problems[info.name] = (
+                    f"DataMiner reports it {info.status}, so it was not asked for its version"
+                )
         for info, outcome in zip(due, outcomes, strict=True):
             if isinstance(outcome, BaseException) and not isinstance(outcome, AdapterError):
                 raise outcome

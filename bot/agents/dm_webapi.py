@@ -21,7 +21,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, TypeVar
@@ -146,7 +146,6 @@ class LoginGuard:
 
     config_key: str
     refusal: tuple[float, BadCredentials] | None = None
-    logins: dict[str, int] = field(default_factory=dict)  # per DMA label, for check-dms/bench
 
 
 def _client_version() -> str:
@@ -185,6 +184,7 @@ class WebApi:
         self.version: str | None = None  # DMAVersion of the newest login
         self.connected_at = float("-inf")
         self.used_at = float("-inf")
+        self.logins = 0  # ConnectAppAndInfo requests made, for check-dms and the benchmark
         self._connecting = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -230,7 +230,7 @@ class WebApi:
             "clientAppVersion": _client_version(),
             "clientComputerName": socket.gethostname(),
         }
-        self._guard.logins[self.label] = self._guard.logins.get(self.label, 0) + 1
+        self.logins += 1
         try:
             result = await self._post("ConnectAppAndInfo", body, operation, login=True)
         except _NoConnection:
