@@ -142,7 +142,7 @@ class DataMinerAdapter:
         self._agents: dict[str, KnownAgent] = {}
         self._pairs: dict[str, tuple[str, bool]] = {}
         self._runs: dict[str, UpgradeRun] = {}
-        self._progress_read_at: dict[str, float] = {}
+        self._progress_read_at: dict[str, float] = {}  # route reads spaced out: when last
         # what the last reads could not do, for check-dms and the logs: Agent or route -> why
         self.agent_problems: dict[str, str] = {}
         self.route_problems: dict[str, str] = {}
@@ -299,10 +299,10 @@ class DataMinerAdapter:
         rate limit counts every request); in between, the last snapshot."""
         routes = self._need("progress")
         known = self._runs.get(run_id)
-        last = self._progress_read_at.get(run_id)
+        last = self._progress_read_at.get(f"run:{run_id}")
         if known is not None and last is not None and self._clock() - last < self._poll_seconds:
             return known
-        self._progress_read_at[run_id] = self._clock()
+        self._progress_read_at[f"run:{run_id}"] = self._clock()
         try:
             run = await self._route(
                 "reading upgrade progress", lambda base, where: routes.run(base, where, run_id)
@@ -478,6 +478,10 @@ class DataMinerAdapter:
         last known pairs are kept, and ``route_problems`` says why."""
         if (routes := self._routes_for("failover")) is None:
             return
+        last = self._progress_read_at.get("failover")
+        if last is not None and self._clock() - last < self._poll_seconds:
+            return  # pairs change rarely; the token's rate limit counts every request
+        self._progress_read_at["failover"] = self._clock()
         try:
             pairs: list[FailoverPair] = await self._route("reading Failover pairs", routes.failover)
         except AdapterError as error:
