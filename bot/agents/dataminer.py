@@ -94,6 +94,8 @@ _ROUTE_OF = {
     "failover": "failover",
 }
 MAX_ADDRESSES_TRIED = 4  # a switched-off server costs a full timeout; do not try fifty
+UPLOAD_POLLS_UNANSWERED = 3
+LOGOUT_WAIT_SECONDS = 5.0
 
 
 class DataMinerAdapter:
@@ -260,11 +262,21 @@ class DataMinerAdapter:
         return started
 
     async def _await_upload(self, routes: Routes, job_id: str, operation: str) -> UploadReport:
+        """Polls the job; a few polls that no Agent answers in a row are waited out (the job
+        carries on on the DMS), more are the upload's failure."""
+        silent = 0
         while True:
             await asyncio.sleep(self._poll_seconds)
-            report = await self._route(
-                operation, lambda base, where: routes.upload_job(base, where, job_id)
-            )
+            try:
+                report = await self._route(
+                    operation, lambda base, where: routes.upload_job(base, where, job_id)
+                )
+            except NoAgentAnswered:
+                silent += 1
+                if silent >= UPLOAD_POLLS_UNANSWERED:
+                    raise
+                continue
+            silent = 0
             if report is not None:
                 return report
 
@@ -323,7 +335,9 @@ class DataMinerAdapter:
     async def close(self) -> None:
         """Logs out of every Agent's session (``LogOut``), then releases connections."""
         apis = [api for api in self._apis.values() if api.is_connected]
-        await asyncio.gather(*(api.log_out() for api in apis), return_exceptions=True)
+        logouts = asyncio.gather(*(api.log_out() for api in apis), return_exceptions=True)
+        with contextlib.suppress(TimeoutError):  # a silent DMS must not hold up a shutdown
+            await asyncio.wait_for(logouts, LOGOUT_WAIT_SECONDS)
         await self._transport.close()
 
     def logins(self) -> dict[str, int]:
