@@ -44,6 +44,7 @@ CLIENT_APP_NAME = "upgradebot"
 NO_CONNECTION = "NoConnectionWebApiException"
 _MAX_SERVER_TEXT = 300
 LOGIN_BACKOFF_SECONDS = 60.0
+MASKED_MESSAGE = "There was an error processing the request."
 
 T = TypeVar("T")
 
@@ -115,6 +116,11 @@ class _Fault(_Dm):
             return cls()
 
     @property
+    def is_masked(self) -> bool:
+        """ASP.NET with custom errors on hides the exception from remote callers."""
+        return not self.exception_type and self.message.startswith(MASKED_MESSAGE)
+
+    @property
     def is_no_connection(self) -> bool:
         return self.exception_type.endswith(NO_CONNECTION) or self.message.startswith(
             "No connection available"
@@ -123,6 +129,10 @@ class _Fault(_Dm):
 
 class _NoConnection(Exception):
     """The session GUID is no longer valid; never leaves this module."""
+
+
+class _Masked(Exception):
+    """An HTTP 500 whose exception ASP.NET hid (custom errors): maybe a removed session."""
 
 
 # A login refused for the account, in words some DataMiner versions use [I]: "Login failed",
@@ -267,6 +277,16 @@ class WebApi:
                     f"DataMiner at {self.label} dropped a fresh web API session at once while "
                     f"{operation}; check the DataMiner web server (IIS) there."
                 ) from None
+            except _Masked:
+                # The error is hidden, so ask DataMiner whether the session is gone.
+                if attempt == 1 and not await self.is_alive(operation):
+                    log.info("web API session on %s is gone (hidden error); again", self.label)
+                    continue
+                raise AdapterError(
+                    f"DataMiner at {self.label} failed {method} while {operation} (HTTP 500, "
+                    f'"{MASKED_MESSAGE}": the web server hides the cause; see the DataMiner '
+                    "and IIS logs there)."
+                ) from None
             self.used_at = self._clock()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
@@ -281,6 +301,12 @@ class WebApi:
             alive = await self._post("IsConnectionAlive", {"connection": connection}, operation)
         except _NoConnection:
             alive = False
+        except _Masked:
+            raise AdapterError(
+                f"DataMiner at {self.label} failed IsConnectionAlive while {operation} (HTTP "
+                f'500, "{MASKED_MESSAGE}": the web server hides the cause; see the DataMiner '
+                "and IIS logs there)."
+            ) from None
         if alive is not True:
             self._forget(connection)
             return False
@@ -342,6 +368,8 @@ class WebApi:
             fault = _Fault.of(answer.payload_or_none())
             if answer.status == 500 and fault.is_no_connection:
                 raise _NoConnection
+            if answer.status == 500 and fault.is_masked and not login and method != "LogOut":
+                raise _Masked
             text = self._credentials.redact(fault.message)[:_MAX_SERVER_TEXT]
             if login:
                 if answer.status in (401, 403) or _ABOUT_CREDENTIALS.search(fault.message):

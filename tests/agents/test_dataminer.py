@@ -159,6 +159,33 @@ async def test_the_session_is_reused_and_renewed_once_when_dataminer_drops_it(
     assert fake.count("GetActiveAlarms") == 5  # four answers and the one refused
 
 
+async def test_a_removed_session_is_renewed_though_the_web_server_hides_the_error(
+    fake: FakeDataMiner, connect: Connect, ticks: Ticks
+) -> None:
+    fake.custom_errors = True  # "There was an error processing the request.", no type
+    adapter = connect()
+    await adapter.get_alarms()
+
+    ticks.advance(301)
+    summary = await adapter.get_alarms()
+
+    assert summary.total > 0
+    assert fake.count("ConnectAppAndInfo") == 2
+    assert fake.count("IsConnectionAlive") >= 1  # asked, since the error did not say
+
+
+async def test_a_hidden_error_on_a_live_session_is_reported_as_hidden(
+    fake: FakeDataMiner, connect: Connect
+) -> None:
+    fake.custom_errors = True
+    fake.failures["GetActiveAlarms"] = 1
+
+    with pytest.raises(AdapterError, match="hides the cause"):
+        await connect().get_alarms()
+
+    assert fake.count("ConnectAppAndInfo") == 1
+
+
 async def test_an_hour_of_polling_keeps_one_session_per_agent(
     fake: FakeDataMiner, connect: Connect, ticks: Ticks
 ) -> None:
@@ -600,6 +627,8 @@ def test_build_adapter_reads_credentials_from_the_environment(
         ({"url": "dma01.example"}, {}, "systems.lab.adapter.url"),
         ({"ca_bundle": "/nowhere/ca.pem"}, {}, "no file at /nowhere/ca.pem"),
         ({"routes": {"progres": "x"}}, {}, "routes"),
+        ({"agent_hosts": {"dma02": "https://dma02"}}, {}, "is not a host name"),
+        ({"requests_per_minute": 0}, {}, "requests_per_minute"),
     ],
 )
 def test_build_adapter_refuses_clearly(
@@ -614,6 +643,31 @@ def test_build_adapter_refuses_clearly(
         build_adapter("dataminer", "lab", {**LAB_OPTIONS, **options})
 
     assert "hunter2" not in str(raised.value)
+
+
+# --- addresses ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "hosts", "expected"),
+    [
+        ("https://dma01.corp.example", {}, "https://dma02.corp.example"),
+        ("https://dma01.corp.example:8443", {}, "https://dma02.corp.example:8443"),
+        ("https://dma01:8443", {}, "https://dma02:8443"),
+        ("https://10.0.0.1:8443", {}, "https://10.0.0.2:8443"),
+        (
+            "https://dma01.corp.example",
+            {"DMA02": "new-02.corp.example"},
+            "https://new-02.corp.example",
+        ),
+    ],
+)
+def test_an_agent_is_addressed_by_host_name_with_the_scheme_and_port_of_url(
+    url: str, hosts: dict[str, str], expected: str
+) -> None:
+    adapter = DataMinerAdapter("lab", url, CREDENTIALS, agent_hosts=hosts)
+
+    assert adapter.agent_url("DMA02", "10.0.0.2") == expected
 
 
 # --- HTTPS: certificates that name the hosts ------------------------------------------------
@@ -816,6 +870,18 @@ async def test_a_rate_limited_request_is_waited_out_and_sent_again(
     assert [run.run_id for run in await fake.sim.find_runs()] == [run_id]
 
 
+async def test_a_rate_limit_that_does_not_lift_says_what_to_change(
+    fake: FakeDataMiner, connect: Connect
+) -> None:
+    fake.retry_after_seconds = 0
+    fake.rate_limited["GET upgradebot/backups"] = 100
+
+    with pytest.raises(AdapterError, match=r"RateLimit of the token.*requests_per_minute"):
+        await connect(routes=RouteOptions()).get_latest_backups()
+
+    assert fake.count("GET upgradebot/backups") == 4
+
+
 async def test_progress_is_asked_no_faster_than_the_configured_rate(
     fake: FakeDataMiner, connect: Connect, ticks: Ticks, tmp_path: Path
 ) -> None:
@@ -840,6 +906,19 @@ async def test_upload_only_is_a_job_started_once_and_then_polled(
     assert report.ok
     assert fake.count("POST upgradebot/upload-only") == 1
     assert fake.count("GET upgradebot/upload-only") >= 1
+
+
+async def test_an_upload_job_outlives_a_poll_that_no_agent_answers(
+    fake: FakeDataMiner, connect: Connect, tmp_path: Path
+) -> None:
+    fake.nats_failures["GET upgradebot/upload-only"] = 6  # twice on each of the three Agents
+
+    report = await connect(routes=RouteOptions()).upload_only(
+        [package_file(tmp_path, FULL_UPGRADE)]
+    )
+
+    assert report.ok
+    assert fake.count("POST upgradebot/upload-only") == 1
 
 
 async def test_a_start_whose_answer_was_lost_is_never_sent_to_another_agent(

@@ -152,6 +152,8 @@ class FakeDataMiner:
     # UDAPI token rate limit per endpoint (route), requests a minute; None: no limit
     rate_limit_per_minute: int | None = None
     retry_after_seconds: int | None = None  # sent with a 429 when set
+    # ASP.NET custom errors on: remote callers get every exception hidden
+    custom_errors: bool = False
     # faults: name (a method such as "GetActiveAlarms", or "GET upgradebot/backups") -> how
     # many of the next calls fail; Agent -> extra seconds on each of its answers
     failures: dict[str, int] = field(default_factory=dict)
@@ -291,7 +293,10 @@ class FakeDataMiner:
 
     async def _web_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        return await self._serve(request, method, lambda: self._call(request, method))
+        answer = await self._serve(request, method, lambda: self._call(request, method))
+        if self.custom_errors and answer.status == 500:
+            return _fault("There was an error processing the request.", "", trace="")
+        return answer
 
     async def _call(self, request: web.Request, method: str) -> web.Response:
         agent = self._agent_of(request)
@@ -578,9 +583,12 @@ def _d(result: Any) -> web.Response:
     return web.json_response({"d": result})
 
 
-def _fault(message: str, exception_type: str) -> web.Response:
+def _fault(
+    message: str,
+    exception_type: str,
+    trace: str = "   at Skyline.DataMiner.Web.Common.v1.Api.Call(String method)",
+) -> web.Response:
     """How ASP.NET web services answer an exception."""
-    trace = "   at Skyline.DataMiner.Web.Common.v1.Api.Call(String method)"
     return web.json_response(
         {"Message": message, "StackTrace": trace, "ExceptionType": exception_type},
         status=500,
