@@ -50,6 +50,7 @@ from bot.agents.dm_transport import (
     NoAgentAnswered,
     NotAnswering,
     Transport,
+    UnknownHost,
     UntrustedCertificate,
     is_loopback,
     read_credentials,
@@ -457,7 +458,8 @@ class DataMinerAdapter:
             if isinstance(outcome, BaseException) and not isinstance(outcome, AdapterError):
                 raise outcome
             silent = isinstance(outcome, AgentUnreachable | AdapterTimeout)
-            if silent and not isinstance(outcome, UntrustedCertificate):  # running, just untrusted
+            # a setting to fix (a name, a certificate): DataMiner's word on its state stands
+            if silent and not isinstance(outcome, UntrustedCertificate | UnknownHost):
                 answering[info.name] = False
             if isinstance(outcome, AdapterError):
                 self.agent_problems[info.name] = f"its version was not read: {outcome}"

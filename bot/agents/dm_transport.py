@@ -76,6 +76,10 @@ class UntrustedCertificate(NotAnswering):
         )
 
 
+class UnknownHost(NotAnswering):
+    """The Agent's host name does not resolve: a setting to fix, not an Agent that is down."""
+
+
 class NoAgentAnswered(AgentUnreachable):
     """Every address the adapter tried failed; the message gives each one's reason."""
 
@@ -243,6 +247,15 @@ class Transport:
                 "check that the URL uses the scheme and port DataMiner serves",
                 sent=False,
             ) from None
+        except aiohttp.ClientConnectorDNSError:
+            host = urlsplit(url).hostname or url
+            raise UnknownHost(
+                where,
+                operation,
+                f"its host name {host} does not resolve; check DNS, or set agent_hosts (or "
+                "agent_urls) to the name it has",
+                sent=False,
+            ) from None
         except aiohttp.ClientConnectorError as error:  # no connection was made: nothing sent
             log.debug("%s did not answer while %s: %s", where, operation, type(error).__name__)
             raise NotAnswering(
@@ -277,8 +290,6 @@ def _seconds(value: str | None) -> float | None:
 
 
 def _connect_reason(error: aiohttp.ClientConnectorError) -> str:
-    if isinstance(error, aiohttp.ClientConnectorDNSError):
-        return "the name does not resolve"
     return error.strerror or type(error.os_error).__name__
 
 

@@ -670,6 +670,22 @@ def test_an_agent_is_addressed_by_host_name_with_the_scheme_and_port_of_url(
     assert adapter.agent_url("DMA02", "10.0.0.2") == expected
 
 
+async def test_an_agent_whose_host_name_does_not_resolve_keeps_its_state_and_says_what_to_set(
+    fake: FakeDataMiner, connect: Connect
+) -> None:
+    hosts = {agent.name: fake.host(agent.name) for agent in LAB}
+    adapter = connect(agent_hosts={**hosts, "dma-02": "dma-02.elsewhere.test"})
+
+    cluster = await adapter.get_cluster()
+
+    assert (cluster.agent("dma-02").state, cluster.agent("dma-02").version) == (
+        AgentState.RUNNING,
+        "unknown",
+    )
+    problem = adapter.agent_problems["dma-02"]
+    assert "dma-02.elsewhere.test does not resolve" in problem and "agent_hosts" in problem
+
+
 # --- HTTPS: certificates that name the hosts ------------------------------------------------
 
 
