@@ -1,4 +1,5 @@
-"""upgradebot's command line: serve, sandbox, check-config, run (what `make run` starts)."""
+"""upgradebot's command line: serve, sandbox, check-config, check-dms, run (what `make run`
+starts)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--db", type=Path, default=None, help="keep the sandbox's SQLite here (default: temporary)"
     )
     sub.add_parser("check-config", help="validate the config and print what it understood")
+    dms = sub.add_parser(
+        "check-dms", help="read a real DMS with the configured settings, per agent; changes nothing"
+    )
+    dms.add_argument("system", help="the system's name under systems: in the config")
     run = sub.add_parser("run", help="serve with Slack tokens; without them, start the sandbox")
     run.add_argument("--port", type=int, default=3000, help="the sandbox's port, without tokens")
     run.add_argument("--host", default="127.0.0.1", help="the sandbox's address, without tokens")
@@ -83,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(describe(settings, config))
         return 0
+    if args.command == "check-dms":
+        return check_dms(config, args.system)
     if args.command == "run" and not settings.has_slack_tokens:
         print(SANDBOX_INSTEAD.format(config=settings.config_path()), flush=True)
         return _sandbox(config, args.host, args.port, None)
@@ -110,6 +117,30 @@ def check_adapters(config: Config) -> None:
             build_adapter(system.adapter.kind, name, system.adapter.options())
         except ValueError as error:
             raise ConfigError(f"Invalid config: {error}") from None
+
+
+def check_dms(config: Config, system: str) -> int:
+    """``upgradebot check-dms``: exit 0 when everything configured could be read, 1 if not."""
+    from bot.agents import build_adapter
+    from bot.agents.dataminer import DataMinerAdapter
+    from bot.agents.dm_check import check_dms as report
+
+    if system not in config.systems:
+        known = ", ".join(config.systems) or "none"
+        print(
+            f"upgradebot: no system {system!r} in the config (systems: {known}).", file=sys.stderr
+        )
+        return EXIT_CONFIG
+    block = config.systems[system].adapter
+    adapter = build_adapter(block.kind, system, block.options())
+    if not isinstance(adapter, DataMinerAdapter):
+        print(
+            f"upgradebot: system {system!r} uses the {block.kind} adapter; nothing to connect to."
+        )
+        return 0
+    text, healthy = asyncio.run(report(adapter))
+    print(text)
+    return 0 if healthy else 1
 
 
 def _sandbox(config: Config, host: str, port: int, db: Path | None) -> int:
