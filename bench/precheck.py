@@ -27,7 +27,7 @@ from pydantic import SecretStr
 
 from bot.agents import PackageFile, SimAgent, SimulatedOptions, UpgradeOptions
 from bot.agents.dataminer import DataMinerAdapter, RouteOptions
-from bot.agents.dm_webapi import Credentials
+from bot.agents.dataminer.webapi import Credentials
 from bot.context import BotContext
 from bot.domain.proposal import ProposalRequest
 from bot.evidence.runs import check_window

@@ -123,7 +123,7 @@ def check_dms(config: Config, system: str) -> int:
     """``upgradebot check-dms``: exit 0 when everything configured could be read, 1 if not."""
     from bot.agents import build_adapter
     from bot.agents.dataminer import DataMinerAdapter
-    from bot.agents.dm_check import check_dms as report
+    from bot.agents.dataminer.check import check_dms as report
 
     if system not in config.systems:
         known = ", ".join(config.systems) or "none"

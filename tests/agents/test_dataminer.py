@@ -27,7 +27,7 @@ from bot.agents import (
     build_adapter,
 )
 from bot.agents.dataminer import DataMinerAdapter, ManualStepRequired, RouteOptions
-from bot.agents.dm_webapi import Credentials
+from bot.agents.dataminer.webapi import Credentials
 from tests.agents.contract import (
     CHECK_ONLY,
     FULL_UPGRADE,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.agents.dataminer import DataMinerAdapter, RouteOptions
-from bot.agents.dm_check import check_dms
+from bot.agents.dataminer.check import check_dms
 from tests.agents.test_dataminer import CREDENTIALS, LAB
 from tests.bot.test_settings import BASE, _cli, write
 from tests.fakes.dataminer import FakeDataMiner

@@ -10,9 +10,9 @@ from datetime import timedelta
 from pydantic import SecretStr
 
 from bot.agents.dataminer import DataMinerAdapter
-from bot.agents.dm_webapi import Credentials
+from bot.agents.dataminer.webapi import Credentials
 from bot.agents.models import PackageFile, UpgradeOptions
-from bot.agents.sim_faults import SimAgent
+from bot.agents.simulated.faults import SimAgent
 from bot.domain.models import GateId, WindowState
 from bot.evidence.packages import package_files
 from bot.ids import Action, GateAction, RunAction

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bot.agents.dm_transport import (
+from bot.agents.dataminer.transport import (
     NOT_ANSWERING_STATUSES,
     NOT_TAKEN_STATUSES,
     Answer,

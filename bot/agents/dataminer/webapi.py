@@ -9,7 +9,7 @@ DataMiner then answers HTTP 500 "No connection available" (``ExceptionType``
 once. Facts: ``domain/dataminer-facts.md`` §4a; method and type pages:
 ``develop/webservices/WS_v1/`` in SkylineCommunications/dataminer-docs.
 
-Requests go through ``dm_transport``, the adapter's HTTP client.
+Requests go through ``transport``, the adapter's HTTP client.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bot.agents.dm_transport import (
+from bot.agents.dataminer.transport import (
     NOT_ANSWERING_STATUSES,
     NOT_TAKEN_STATUSES,
     Answer,
     NotAnswering,
     Transport,
 )
-from bot.agents.dm_transport import Credentials as Credentials
+from bot.agents.dataminer.transport import Credentials as Credentials
 from bot.agents.models import AdapterError, Alarm, Severity
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The simulated DMS's rules, as pure functions over plain data: what its Agents are, which faults
 can be injected, which alarms are active, what a package's prerequisite checks say, what
-"Upload only" reports and when the last backup ran. ``simulated.py`` holds the state and time.
+"Upload only" reports and when the last backup ran. ``adapter`` holds the state and time.
 
 ``SimFaults`` is deliberately mutable: tests and the sandbox change it while the simulator runs,
 and the simulator reads it on every call.

@@ -40,7 +40,7 @@ from bot.agents.models import (
     UploadReport,
     UploadResult,
 )
-from bot.agents.sim_faults import (
+from bot.agents.simulated.faults import (
     SimAgent,
     SimFaults,
     active_alarms,
@@ -49,7 +49,7 @@ from bot.agents.sim_faults import (
     run_prerequisite_failures,
     upload_verdict,
 )
-from bot.agents.sim_records import AgentRecord, RunRecord
+from bot.agents.simulated.records import AgentRecord, RunRecord
 
 log = logging.getLogger(__name__)
 

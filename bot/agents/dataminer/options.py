@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.agents.dm_routes import RouteOptions
-from bot.agents.dm_transport import check_url
+from bot.agents.dataminer.routes import RouteOptions
+from bot.agents.dataminer.transport import check_url
 
 _SECRET_KEYS = {"user", "login", "password", "token", "routes_token", "credentials"}
 

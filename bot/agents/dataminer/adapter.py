@@ -1,6 +1,6 @@
 """The dataminer adapter: a real DMS over HTTPS.
 
-Reads go through Web Services v1 (``dm_webapi``): the cluster from ``GetDataMinerAgentsInfo``,
+Reads go through Web Services v1 (``webapi``): the cluster from ``GetDataMinerAgentsInfo``,
 each Agent's version from ``ConnectAppAndInfo`` on that Agent's own address, alarms from
 ``GetActiveAlarms``. Each Agent is addressed by host name with the scheme and port of ``url``
 (its name in url's domain unless ``agent_hosts``/``agent_urls`` say otherwise), so certificates
@@ -8,7 +8,7 @@ are checked against the names they carry. One session per Agent is kept: checked
 ``IsConnectionAlive`` every ``session_check_seconds`` (so it never idles out), renewed only when
 DataMiner says it is gone (after a restart: the new login reads the new version), logged out by
 ``close``. Everything else goes through the upgradebot User-Defined API routes
-(``dm_routes``); without them those calls raise ``ManualStepRequired`` with what to click in
+(``routes``); without them those calls raise ``ManualStepRequired`` with what to click in
 Cube, while the bot keeps watching states and versions through the web API.
 
 Any Agent can answer for the cluster: when the DMA at ``url`` does not answer or fails TLS (it
@@ -16,7 +16,7 @@ may be the one being upgraded), the adapter asks the next Agent it knows. A requ
 something goes to another Agent only when the first provably never received it. While every
 Agent installs at once nothing answers; the adapter then reports what it last knew, with the
 Agents of the run it watches as ``upgrading`` (the behaviour ``bot.agents.base`` documents,
-decided in ``dm_known``).
+decided in ``known``).
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp.abc import AbstractResolver
 
-from bot.agents.dm_known import KnownAgent, agent_state, answers, version_key
-from bot.agents.dm_options import DataMinerOptions
-from bot.agents.dm_routes import (
+from bot.agents.dataminer.known import KnownAgent, agent_state, answers, version_key
+from bot.agents.dataminer.options import DataMinerOptions
+from bot.agents.dataminer.routes import (
     FailoverPair,
     RouteOptions,
     Routes,
@@ -44,7 +44,7 @@ from bot.agents.dm_routes import (
     manual_upload,
     while_silent,
 )
-from bot.agents.dm_transport import (
+from bot.agents.dataminer.transport import (
     AnswerLost,
     Credentials,
     NoAgentAnswered,
@@ -56,7 +56,7 @@ from bot.agents.dm_transport import (
     read_credentials,
     tls_setting,
 )
-from bot.agents.dm_webapi import DmaAlarm, DmaInfo, LoginGuard, WebApi, to_alarm
+from bot.agents.dataminer.webapi import DmaAlarm, DmaInfo, LoginGuard, WebApi, to_alarm
 from bot.agents.models import (
     AdapterError,
     AdapterTimeout,

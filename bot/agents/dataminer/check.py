@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.agents.dataminer import DataMinerAdapter
+from bot.agents.dataminer.adapter import DataMinerAdapter
 from bot.agents.models import AdapterError, Cluster, ManualStepRequired
 
 
