@@ -187,3 +187,19 @@ def proposal_outcome(window_label: str, channel: str | None, message_ts: str | N
     if message_ts is None or channel is None:
         return proposal_not_posted(window_label)
     return proposal_posted(window_label, channel)
+
+
+def plan_changed(window_label: str, gate: str, reason: str, approvers: str) -> str:
+    ask = f" {approvers}, please approve the new plan or reject it." if approvers else ""
+    return (
+        f"{window_label} did not pass {gate}: {reason} It is back at G1 for a fresh approval of "
+        f"the new plan; nothing was started.{ask}"
+    )
+
+
+def nothing_to_do(window_label: str, reason: str) -> str:
+    return f"{window_label} is closed: {reason} Nothing was started."
+
+
+def plan_blocked(window_label: str, gate: str, reason: str) -> str:
+    return f"{window_label} did not pass {gate}: {reason} Nothing was started."

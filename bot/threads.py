@@ -13,12 +13,20 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.context import BotContext
+from bot.domain.gates import approval_round
 from bot.domain.models import Window
-from storage import find_message, remember_message
+from storage import find_message, list_acks, remember_message
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "upgradebot_message"
+
+
+def round_key(ctx: BotContext, window: Window, key: str) -> str:
+    """``key`` for a message that belongs to one approval round (the checklist, the go prompt,
+    the decision line): a window approved again gets a fresh message, not an edit of the old."""
+    rounds = approval_round(list_acks(ctx.db, window.id))
+    return key if rounds <= 1 else f"{key}@{rounds}"
 
 
 async def post_keyed(

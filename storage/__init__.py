@@ -49,6 +49,7 @@ from storage.windows import (
     get_window,
     list_windows,
     open_windows,
+    reopen_for_approval,
     set_message_ref,
     transition,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "record_check_run",
     "record_package",
     "remember_message",
+    "reopen_for_approval",
     "schedule_action",
     "set_hotfixes",
     "set_message_ref",

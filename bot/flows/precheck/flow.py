@@ -12,7 +12,7 @@ from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.evidence.runs import check_window
 from bot.flows.precheck.blocks import precheck_blocks, precheck_text
-from bot.flows.propose.flow import refresh_proposal
+from bot.flows.propose.flow import recheck, refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import load_window, move
 from checks import CheckResult, RunKind, describe_changes
@@ -43,7 +43,9 @@ def accepted_run(ctx: BotContext, window: Window) -> CheckRun | None:
 
 
 async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool = False) -> CheckRun:
-    """Run every check plus the upload, post the summary; reopen G3 if the evidence changed."""
+    """Run every check plus the upload, post the summary; reopen G3 if the evidence changed.
+    First the plan is derived again from the agents: nothing is uploaded for a stale plan."""
+    await recheck(ctx, window, "G3", strict=False)
     previous = accepted_run(ctx, window)
     run = await check_window(ctx, window, kind=RunKind.PRECHECK)
     window = get_window(ctx.db, window.id) or window
@@ -99,7 +101,9 @@ async def accept_precheck(
     latest = latest_check_run(ctx.db, window.id, "precheck")
     if latest is None:
         raise NotAllowed(messages.no_precheck(window.label))
-    if latest.id != run_id:
+    approved = [a.at for a in list_acks(ctx.db, window.id) if a.gate is GateId.G1]
+    if latest.id != run_id or (approved and latest.at < approved[-1]):
+        # a later run, or a run of an earlier round (before the window was approved again)
         raise NotAllowed(messages.stale_evidence(window.label))
     blocking = [r for r in _results(latest) if r.status.blocks]
     if blocking:

@@ -10,8 +10,9 @@ from bot.domain.gates import owed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.schedule import plan_actions
 from bot.flows.propose.flow import refresh_proposal
+from bot.scheduler import arm_all, drop_window_actions
 from bot.transitions import load_window, move
-from storage import ScheduledAction, cancel_actions, list_actions, schedule_action
+from storage import ScheduledAction, schedule_action
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
         reminders=schedule.reminders,
     )
     return [
-        schedule_action(ctx.db, window_id=window.id, kind=p.kind, due_at=p.due_at, at=now)
+        schedule_action(
+            ctx.db, window_id=window.id, kind=p.kind, due_at=p.due_at, at=now, revive=True
+        )
         for p in planned
     ]
 
@@ -57,17 +60,13 @@ def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
 def schedule_window(ctx: BotContext, window: Window) -> list[ScheduledAction]:
     """Store the approved window's timed actions and arm them."""
     rows = store_actions(ctx, window)
-    if ctx.scheduler is not None:
-        for row in rows:
-            ctx.scheduler.arm(row)
+    arm_all(ctx, rows)
     return rows
 
 
 def after_close(ctx: BotContext, window: Window) -> None:
     """A window that ended (cancelled, rejected, expired) needs none of its pending actions."""
-    cancel_actions(ctx.db, window.id, at=ctx.now())
-    if ctx.scheduler is not None:
-        ctx.scheduler.disarm([a.id for a in list_actions(ctx.db, window_id=window.id)])
+    drop_window_actions(ctx, window.id)
 
 
 async def expire(ctx: BotContext, window: Window) -> str:
