@@ -78,6 +78,7 @@ class RunAction(StrEnum):
 class RunView(StrEnum):
     GO = "go_modal"
     PROBLEM = "problem_modal"
+    POSTPONE = "postpone_modal"
 
 
 ACTIONS: frozenset[str] = frozenset(a.value for a in (*Action, *GateAction, *RunAction))

@@ -57,9 +57,15 @@ def only(message: dict[str, Any], value: str) -> dict[str, Any]:
     return {**message, "blocks": kept}
 
 
+def posted(bot: Harness, window_id: int) -> bool:
+    """The proposal is in Slack and the bot has stored where (not only that Slack saw it)."""
+    window = get_window(bot.ctx.db, window_id)
+    return window is not None and window.message_ts is not None
+
+
 async def propose_and_approve(bot: Harness, text: str, window_id: int) -> None:
     await bot.command(text, channel=CHANNEL)
-    await until(bot, lambda: len(bot.proposals(CHANNEL)) >= window_id)
+    await until(bot, lambda: posted(bot, window_id))
     await bot.click(Action.APPROVE, parent(bot, window_id), APPROVER, channel=CHANNEL)
     await until(bot, lambda: bool(replies(bot, window_id, "Details checklist")))
 
@@ -172,7 +178,7 @@ async def test_a_proposal_nobody_decided_expires_at_its_start_and_a_late_click_r
     bot: Harness,
 ) -> None:
     await bot.command("propose night 10.5 2026-12-02T22:00 4h", channel=CHANNEL)
-    await until(bot, lambda: len(bot.proposals(CHANNEL)) == 1)
+    await until(bot, lambda: posted(bot, 1))
     kinds = sorted(a.kind for a in list_actions(bot.ctx.db, window_id=1))
     assert kinds == ["reminder:7200", "reminder:900", "start"]
     stale = parent(bot, 1)

@@ -64,9 +64,14 @@ def read_request(
 
 
 def check_slot(
-    ctx: BotContext, request: ProposalRequest, length: timedelta, now: datetime
+    ctx: BotContext,
+    request: ProposalRequest,
+    length: timedelta,
+    now: datetime,
+    ignore_window_id: int | None = None,
 ) -> list[str]:
     return validate_window(
+        ignore_window_id=ignore_window_id,
         system=request.system,
         start=request.start,
         end=request.start + length,
