@@ -216,3 +216,8 @@ def postponed_to(window_label: str, when: str, by: str, approvers: str) -> str:
 
 def postpone_done(window_label: str) -> str:
     return f"Postponed {window_label}; its proposal asks the approvers again."
+
+
+def expired(window_label: str, reason: str, people: str) -> str:
+    tell = f" {people}: propose it again for a new slot if it is still needed." if people else ""
+    return f"{window_label} expired: {reason}.{tell}"

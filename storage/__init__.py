@@ -30,6 +30,7 @@ from storage.runs import (
     get_check_run,
     latest_check_run,
     list_check_runs,
+    list_messages,
     record_check_run,
     remember_message,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "list_audit",
     "list_check_runs",
     "list_hotfixes",
+    "list_messages",
     "list_steps",
     "list_windows",
     "measured_startups",

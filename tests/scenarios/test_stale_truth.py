@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.agents.models import AgentState
 from bot.agents.simulated import SimulatedAdapter
 from bot.domain.models import WindowState
 from bot.domain.proposal import ProposalDetails
@@ -223,3 +224,67 @@ async def test_agents_that_moved_after_the_accepted_precheck_stop_the_go(bot: Ha
     assert await sim(bot).find_runs() == []
     assert list_steps(bot.ctx.db, 1) == []
     await until(bot, lambda: bool(replies(bot, 1, "⚠️ #1 did not pass G4")))
+
+
+def live(message: dict[str, Any]) -> bool:
+    """Whether a message still carries buttons."""
+    return any(block["type"] == "actions" for block in message.get("blocks") or [])
+
+
+async def test_only_the_current_message_carries_controls(bot: Harness) -> None:
+    """Walk the transitions that supersede a message: a re-run pre-check, a reopened G3, a
+    halted step retried, the end of the window; after each, only the current one is live."""
+    await propose_and_approve(bot, "propose night 10.5 2026-12-02T22:00 4h", 1)
+    await settle_manual_items(bot, 1)
+    await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
+    await until(bot, lambda: not live(replies(bot, 1, "Details checklist")[-1]))  # G2 closed
+    assert bot.ctx.scheduler is not None
+    bot.clock.now = FIRST_START - timedelta(hours=24)
+    await bot.ctx.scheduler.run_due()
+    await until(bot, lambda: len(replies(bot, 1, "Pre-check of #1")) == 1)
+    await bot.command("precheck 1", channel=CHANNEL)  # a second run supersedes the first
+    await until(bot, lambda: len(replies(bot, 1, "Pre-check of #1")) == 2)
+    await until(bot, lambda: not live(replies(bot, 1, "Pre-check of #1")[0]))
+    first, second = replies(bot, 1, "Pre-check of #1")
+    assert "Superseded" in texts(first) and live(second)
+    await bot.click(GateAction.PRECHECK_ACCEPT, second, OPERATOR, channel=CHANNEL)
+    await until(bot, lambda: state(bot, 1) is WindowState.READY)
+    bot.clock.now = FIRST_START
+    await bot.ctx.scheduler.run_due()
+    await until(bot, lambda: bool(replies(bot, 1, "G4: #1 may start now")))
+    prompt = replies(bot, 1, "G4: #1 may start now")[-1]
+    assert live(prompt)
+    channel_only = [m for m in bot.stub.messages(CHANNEL) if m.text.startswith("G4: #1")]
+    assert channel_only, "the go prompt is announced in the channel too"
+    # One agent fails step 2: the run halts, the operators are named, the parent says halted.
+    sim(bot).faults.fail_upgrade["dma-night-02"] = 2
+    before = len(bot.stub.calls_to("views.open"))
+    await bot.click(RunAction.GO, prompt, OPERATOR, channel=CHANNEL)
+    view = (await bot.stub.wait_for("views.open", count=before + 1))[before].response["view"]
+    await bot.submit(view, BACKUP, OPERATOR)
+    await until(bot, lambda: bool(replies(bot, 1, "❌ #1 stopped")))
+    halted = replies(bot, 1, "❌ #1 stopped")[-1]
+    assert "<@U0OLGA>" in halted["text"] and live(halted)
+    await until(bot, lambda: "halted at step 2" in texts(parent(bot, 1)))
+    assert "upgrading now" not in texts(parent(bot, 1))
+    sim(bot).set_agent("dma-night-02", state=AgentState.RUNNING)
+    await bot.click(RunAction.RETRY, halted, OPERATOR, channel=CHANNEL)
+    await until(bot, lambda: state(bot, 1) is WindowState.VERIFYING, timeout=20)
+    await until(bot, lambda: not live(replies(bot, 1, "❌ #1 stopped")[-1]))
+    assert "Retried by" in texts(replies(bot, 1, "❌ #1 stopped")[-1])
+    await until(bot, lambda: "upgraded; verification waits" in texts(parent(bot, 1)))
+
+
+async def test_an_expired_window_keeps_no_live_control_and_says_who_should_have_acted(
+    bot: Harness,
+) -> None:
+    await propose_and_approve(bot, "propose night 10.5 2026-12-02T22:00 4h", 1)
+    assert live(replies(bot, 1, "Details checklist")[-1])
+    assert bot.ctx.scheduler is not None
+    bot.clock.now = FIRST_START
+    await bot.ctx.scheduler.run_due()
+    await until(bot, lambda: state(bot, 1) is WindowState.EXPIRED)
+    await until(bot, lambda: bool(replies(bot, 1, "⌛ #1 expired")))
+    assert "<@U0OLGA>" in replies(bot, 1, "⌛ #1 expired")[-1]["text"]  # G2 was the operators'
+    await until(bot, lambda: not any(live(m) for m in thread(bot, 1)))
+    assert not live(parent(bot, 1))

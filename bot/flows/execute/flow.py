@@ -21,6 +21,7 @@ from bot.agents.models import (
     UpgradeOptions,
     UpgradeRun,
 )
+from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
@@ -44,6 +45,7 @@ from storage import (
     begin_step,
     finish_step,
     list_hotfixes,
+    list_messages,
     list_steps,
     list_windows,
     record_ack,
@@ -264,6 +266,11 @@ class StartupWatch:
         return {"startup_seconds": round(max(self._seconds.values()), 3)} if self._seconds else {}
 
 
+def halt_keys(ctx: BotContext, window: Window) -> list[str]:
+    """The thread keys of the window's halt messages (each carries Retry / Abort)."""
+    return [key for key in list_messages(ctx.db, window.id) if key.startswith("halt:")]
+
+
 async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeRun | None) -> None:
     """Stop and say what failed, where, the cluster's state, the logs and the choices."""
     try:
@@ -273,13 +280,15 @@ async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeR
         agents = [(a.name, str(a.state), a.version) for a in cluster.agents]
     except (AdapterError, TimeoutError):
         agents = []
+    who = mention(ctx.config.roles.operators)
     await post_keyed(
         ctx,
         window,
         f"halt:{step.id}",
-        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed.",
+        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed. {who}",
         halt_blocks(window, step, run, agents),
     )
+    await refresh_proposal(ctx, window, announce=False)  # the parent says halted
 
 
 async def watch_by_hand(ctx: BotContext, window: Window, step: UpgradeStep) -> None:

@@ -28,6 +28,7 @@ async def prompt_go(ctx: BotContext, window: Window) -> None:
         round_key(ctx, window, "go"),
         f"G4: {window.label} may start now. {who}",
         go_blocks(window),
+        broadcast=True,  # the go is announced in the channel, not only in the thread
     )
 
 

@@ -43,7 +43,11 @@ def proposal_text(window: Window, details: ProposalDetails, tz: ZoneInfo) -> str
 
 
 def proposal(
-    window: Window, details: ProposalDetails, tz: ZoneInfo, actor: str | None = None
+    window: Window,
+    details: ProposalDetails,
+    tz: ZoneInfo,
+    actor: str | None = None,
+    halted_at: int | None = None,
 ) -> Blocks:
     blocks: Blocks = [
         {
@@ -71,7 +75,7 @@ def proposal(
     if details.warnings:
         blocks.append(section("*Warnings*\n" + "\n".join(f"⚠️ {w}" for w in details.warnings)))
     blocks.append({"type": "divider"})
-    blocks.append(decision_block(window, actor))
+    blocks.append(decision_block(window, actor, halted_at))
     return blocks[:MAX_BLOCKS]
 
 
@@ -116,7 +120,9 @@ def _path(details: ProposalDetails) -> str:
     return "\n".join(lines) or "(no steps)"
 
 
-def decision_block(window: Window, actor: str | None = None) -> dict[str, Any]:
+def decision_block(
+    window: Window, actor: str | None = None, halted_at: int | None = None
+) -> dict[str, Any]:
     """Buttons while the window waits for G1; afterwards, who decided and when."""
     if window.state is WindowState.PROPOSED:
         return {
@@ -127,11 +133,12 @@ def decision_block(window: Window, actor: str | None = None) -> dict[str, Any]:
                 _button("Reject", Action.REJECT, window, "danger"),
             ],
         }
-    return context_block(decision_line(window, actor))
+    return context_block(decision_line(window, actor, halted_at))
 
 
-def decision_line(window: Window, actor: str | None = None) -> str:
-    """The sentence that replaces the buttons; ``actor`` names who ended a window."""
+def decision_line(window: Window, actor: str | None = None, halted_at: int | None = None) -> str:
+    """The sentence that replaces the buttons; ``actor`` names who ended a window, and
+    ``halted_at`` the step a running upgrade stopped at (the truth, not "upgrading now")."""
     when = (
         to_slack_date(window.decided_at, "{date_short_pretty} {time}") if window.decided_at else ""
     )
@@ -145,6 +152,9 @@ def decision_line(window: Window, actor: str | None = None) -> str:
     if window.state is WindowState.EXPIRED:
         return f"⌛ Expired{reason}"
     approved = f"✅ Approved by {who} at {when}"
+    if window.state is WindowState.EXECUTING and halted_at is not None:
+        halted = f" · ⛔ halted at step {halted_at}: waiting for Retry or Abort in the thread"
+        return approved + halted
     progress = {
         WindowState.EXECUTING: " · 🚀 upgrading now",
         WindowState.VERIFYING: " · 🔎 upgraded; verification waits for an operator",

@@ -19,7 +19,7 @@ from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.errors import InputError, NotAllowed, UpgradeBotError
 from bot.domain.estimates import estimate_duration
-from bot.domain.models import Blackout, Window, WindowEvent
+from bot.domain.models import Blackout, Window, WindowEvent, WindowState
 from bot.domain.paths import plan_upgrade
 from bot.domain.proposal import (
     AgentLine,
@@ -33,12 +33,13 @@ from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
 from bot.flows.propose import blocks
 from bot.scheduler import arm_all, drop_window_actions
-from bot.threads import post_keyed, round_key
+from bot.threads import post_keyed, retire, round_key
 from bot.transitions import move
 from storage import (
     ScheduledAction,
     StaleState,
     create_window,
+    list_steps,
     measured_startups,
     open_windows,
     reopen_for_approval,
@@ -249,12 +250,13 @@ async def refresh_proposal(
     if not (window.channel and window.message_ts):
         return
     details = ProposalDetails.model_validate(window.plan)
+    halted_at = halted_step_number(ctx, window)
     try:
         await ctx.client.chat_update(
             channel=window.channel,
             ts=window.message_ts,
             text=blocks.proposal_text(window, details, ctx.tz),
-            blocks=blocks.proposal(window, details, ctx.tz, actor),
+            blocks=blocks.proposal(window, details, ctx.tz, actor, halted_at),
         )
     except SlackApiError as error:
         # The decision is stored; only its display is behind. /upgrade status shows the truth.
@@ -266,6 +268,15 @@ async def refresh_proposal(
             round_key(ctx, window, f"state:{window.state.value}"),
             blocks.decision_line(window, actor),
         )
+
+
+def halted_step_number(ctx: BotContext, window: Window) -> int | None:
+    """The step a running upgrade stopped at (failed or unknown), waiting for a person."""
+    if window.state is not WindowState.EXECUTING:
+        return None
+    steps = list_steps(ctx.db, window.id)
+    last = steps[-1] if steps else None
+    return last.position if last is not None and last.status in ("failed", "unknown") else None
 
 
 REPOST_DELAY = timedelta(minutes=1)
@@ -315,6 +326,7 @@ async def recheck(ctx: BotContext, window: Window, gate: str, *, strict: bool = 
         else:
             drop_window_actions(ctx, window.id)
             await refresh_proposal(ctx, closed, announce=False)
+            await retire(ctx, closed, f"{closed.label} is closed: nothing more to do here.")
         text = messages.nothing_to_do(window.label, check.reason)
         await post_keyed(ctx, closed, f"nothing_to_do:{window.revision}", f"✅ {text}")
         raise NotAllowed(text)
@@ -361,6 +373,8 @@ async def send_back(
     drop_window_actions(ctx, window.id)
     arm_all(ctx, store_proposal_actions(ctx, reopened))
     await refresh_proposal(ctx, reopened, announce=False)
+    ended = f"This round ended: {reason.rstrip('.')}. The proposal above asks again."
+    await retire(ctx, reopened, ended)
     return reopened
 
 

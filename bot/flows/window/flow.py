@@ -22,7 +22,7 @@ from bot.flows.propose.flow import (
     warnings_for,
 )
 from bot.scheduler import arm_all, drop_window_actions
-from bot.threads import post_keyed
+from bot.threads import post_keyed, retire
 from bot.transitions import load_window, move
 from storage import ScheduledAction, schedule_action
 
@@ -39,6 +39,8 @@ async def cancel(
     )
     after_close(ctx, window)
     await refresh_proposal(ctx, window, user)
+    note = f"{window.label} was cancelled by <@{user}>: nothing more to do here."
+    await retire(ctx, window, note)
     return window
 
 
@@ -92,6 +94,9 @@ async def expire(ctx: BotContext, window: Window) -> str:
         return "skipped: state moved"
     after_close(ctx, window)
     await refresh_proposal(ctx, window)
+    await retire(ctx, window, f"{window.label} expired: {reason}.")
+    people = mention(getattr(ctx.config.roles, waiting[1])) if waiting else ""
+    await post_keyed(ctx, window, "expired", f"⌛ {messages.expired(window.label, reason, people)}")
     log.info("%s expired: %s", window.label, reason)
     return "expired"
 
