@@ -65,7 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a package file was replaced on purpose: fingerprint it afresh at the next check",
     )
     accept.add_argument("name", help="the file name in packages.dir, as the pre-check shows it")
+    catalog = sub.add_parser("catalog", help="maintain the release catalog")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    build = catalog_sub.add_parser(
+        "build", help="regenerate bot/data/catalog.yml from a dataminer-docs checkout"
+    )
+    build.add_argument("--docs", type=Path, required=True, help="the dataminer-docs checkout")
+    build.add_argument("--output", type=Path, default=None, help="default: bot/data/catalog.yml")
+    build.add_argument("--commit", default=None, help="the docs commit (default: ask git)")
+    build.add_argument("--date", default=None, help="the docs date YYYY-MM-DD (default: git)")
     args = parser.parse_args(argv)
+    if args.command == "catalog":
+        return build_catalog(args.docs, args.output, args.commit, args.date)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -97,6 +108,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = getattr(args, "host", "127.0.0.1")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, config, socket_mode, host, port))
+    return 0
+
+
+def build_catalog(docs: Path, output: Path | None, commit: str | None, day: str | None) -> int:
+    """`upgradebot catalog build`: the shell is bot/catalog_build.py."""
+    import time
+    from datetime import date
+
+    from bot.catalog_build import build_catalog_file
+    from bot.releases import CATALOG_FILE
+
+    started = time.perf_counter()
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        print(f"upgradebot: --date `{day}` is not a date like 2026-08-21.", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        result = build_catalog_file(docs, output or CATALOG_FILE, commit=commit, docs_date=when)
+    except ConfigError as error:
+        print(f"upgradebot: {error.message}", file=sys.stderr)
+        return EXIT_CONFIG
+    seconds = time.perf_counter() - started
+    print(
+        f"upgradebot: wrote {result.output}: {result.releases} releases ({result.previews} "
+        f"previews) from docs {result.commit[:12]} of {result.docs_date} in {seconds:.2f} s."
+    )
     return 0
 
 
