@@ -248,7 +248,8 @@ class Catalog:
         same = self._by_number.get((v.major, v.minor, v.feature))
         if same:
             return v > same[-1].version
-        return all(r.version < v for r in self.releases)
+        track = [r for r in self.releases if r.version.line == v.line and r.kind is v.kind]
+        return all(r.version < v for r in track or self.releases)
 
     def identify(self, raw: str) -> Release:
         """The release an agent reporting ``raw`` runs; ``exact=False`` when approximated.

@@ -89,8 +89,8 @@ class NewerThanCatalog(UnknownVersion):
         super().__init__(text, known)
         built = f"Skyline's docs of {docs_date}" if docs_date else "Skyline's docs"
         self.message = (
-            f"The release catalog was built from {built} and knows nothing as new as "
-            f"`{text[:60]}`; rebuild it with `upgradebot catalog build --docs <checkout>`."
+            f"The release catalog does not know `{text[:60]}`: it was built from {built}, and "
+            "nothing as new is in it; a maintainer rebuilds it with `upgradebot catalog build`."
         )
         self.args = (self.message,)
 
