@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
+from bot.domain.requirements import describe_requirements
 from bot.domain.windows import format_local, to_slack_date
 from bot.ids import Action, Block
 
@@ -84,11 +85,11 @@ def proposal(
             ],
         },
         _section("*Agents*\n" + _agents(details)),
-        _section("*Upgrade path*\n" + _path(details)),
+        *_sections("*Upgrade path*", _path_steps(details)),
         _context(*_estimate_parts(details)),
     ]
     if details.warnings:
-        blocks.append(_section("*Warnings*\n" + "\n".join(f"⚠️ {w}" for w in details.warnings)))
+        blocks += _sections("*Warnings*", [f"⚠️ {w}" for w in details.warnings])
     blocks.append({"type": "divider"})
     blocks.append(decision_block(window, actor))
     return blocks[:MAX_BLOCKS]
@@ -123,16 +124,31 @@ def _agents(details: ProposalDetails) -> str:
     return "\n".join(lines) or "(no agents reported)"
 
 
-def _path(details: ProposalDetails) -> str:
-    lines = []
+def _path_steps(details: ProposalDetails) -> list[str]:
+    """One text per step: its package, what runs first, why it is there and what it needs, each
+    with the docs page that says so (issue #12)."""
+    texts = []
     for step in details.plan.steps:
-        lines.append(
+        lines = [
             f"{step.number}. {step.from_label} → *{step.to_label}*: `{step.package}` "
             f"({step.package_kind})"
-        )
+        ]
         lines.extend(f"      first: `{pre}`" for pre in step.prerequisite_packages)
         lines.extend(f"      _{note}_" for note in step.notes)
-    return "\n".join(lines) or "(no steps)"
+        lines.append(f"      {describe_requirements(step.requirements)}")
+        texts.append("\n".join(lines))
+    return texts or ["(no steps)"]
+
+
+def _sections(title: str, parts: Sequence[str]) -> Blocks:
+    """``parts`` under ``title`` in as few sections as Slack's 3,000 characters allow."""
+    chunks: list[str] = [title]
+    for part in parts:
+        if len(chunks[-1]) + 1 + len(part) > MAX_TEXT:
+            chunks.append(part)
+        else:
+            chunks[-1] += "\n" + part
+    return [_section(chunk) for chunk in chunks]
 
 
 def decision_block(window: Window, actor: str | None = None) -> dict[str, Any]:

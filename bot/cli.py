@@ -245,6 +245,24 @@ def accept_package(settings: Settings, name: str) -> int:
     return 0
 
 
+def catalog_line(config: Config) -> str:
+    """What check-config says of the release catalog: its docs date, and when it is stale."""
+    from datetime import UTC, datetime
+
+    from bot.domain.catalog import stale_catalog_sentence
+    from bot.releases import CATALOG_FILE, load_catalog
+
+    try:
+        catalog = load_catalog(config.catalog)
+    except ConfigError as error:
+        return f"catalog: {error.message}"
+    built = catalog.docs_date.isoformat() if catalog.docs_date else "an unknown date"
+    line = f"catalog: {config.catalog or CATALOG_FILE} (docs of {built})"
+    today = datetime.now(UTC).date()
+    stale = stale_catalog_sentence(catalog, today, config.catalog_max_age)
+    return f"{line}; {stale}" if stale else line
+
+
 def describe(settings: Settings, config: Config) -> str:
     """What check-config prints: the understood config, and which secrets are set (never values)."""
     lines = [
@@ -258,6 +276,7 @@ def describe(settings: Settings, config: Config) -> str:
         f"pre-check lead: {config.schedule.precheck_lead}; reminders: "
         + ", ".join(str(r) for r in config.schedule.reminders),
         f"packages: {config.packages.dir}; backup max age: {config.backup_max_age}",
+        catalog_line(config),
     ]
     for blackout in config.blackouts:
         lines.append(f"blackout: {blackout.name} {blackout.start} → {blackout.end}")

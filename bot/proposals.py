@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks, messages
 from bot.agents.models import AdapterError, AgentInfo, Cluster
 from bot.context import BotContext
-from bot.domain.catalog import Release
+from bot.domain.catalog import Release, stale_catalog_sentence
 from bot.domain.errors import InputError, UpgradeBotError
 from bot.domain.estimates import DurationEstimate, estimate_duration
 from bot.domain.models import Blackout, Window
@@ -105,7 +105,8 @@ async def read_cluster(ctx: BotContext, system: str) -> Cluster:
 
 def build_details(ctx: BotContext, request: ProposalRequest, cluster: Cluster) -> ProposalDetails:
     versions = {agent.name: agent.version for agent in cluster.agents}
-    plan = plan_upgrade(ctx.catalog, versions, request.target, ctx.known_issues)
+    today = ctx.now().date()
+    plan = plan_upgrade(ctx.catalog, versions, request.target, ctx.known_issues, today=today)
     if not any(agent.failover_partner for agent in cluster.agents):
         # Issues that only concern Failover pairs do not apply to a cluster without any.
         only_pairs = {m.message for m in plan.known_issues if m.scope == "failover"}
@@ -178,6 +179,9 @@ def warnings_for(
             "Agent simultaneously*."
         )
     found.extend(details.plan.warnings)
+    stale = stale_catalog_sentence(ctx.catalog, ctx.now().date(), ctx.config.catalog_max_age)
+    if stale:
+        found.append(stale)
     return found
 
 

@@ -169,6 +169,7 @@ class Config(_Strict):
     packages: Packages = Field(default_factory=Packages)
     backup_max_age: timedelta = timedelta(days=7)
     catalog: Path | None = None
+    catalog_max_age: timedelta = timedelta(days=90)  # older docs: the proposal says so (#12)
     known_issues: Path | None = None
     systems: dict[str, SystemConfig]
 
@@ -183,7 +184,7 @@ class Config(_Strict):
             ) from None
         return value
 
-    @field_validator("backup_max_age", mode="before")
+    @field_validator("backup_max_age", "catalog_max_age", mode="before")
     @classmethod
     def _age(cls, value: Any) -> timedelta:
         return parse_duration(value)

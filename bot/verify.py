@@ -9,9 +9,10 @@ from bot import messages
 from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
+from bot.domain.migration import post_migration_actions
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.execution_blocks import comparison_blocks
-from bot.proposals import refresh_proposal
+from bot.proposals import ProposalDetails, refresh_proposal
 from bot.threads import post_keyed
 from bot.transitions import move
 from checks import CheckResult, CheckStatus, evidence_digest, worst_first
@@ -87,6 +88,20 @@ async def run_verification(ctx: BotContext, window: Window) -> None:
     results = [CheckResult.model_validate(r) for r in run.results]
     results.append(versions_result(ctx, window, after.get("versions", {})))
     results.append(alarms_result(before.get("alarm_counts", {}), after.get("alarm_counts", {})))
+    actions = post_migration_actions(ProposalDetails.model_validate(window.plan).plan)
+    if actions:  # issue #12: the guide's actions after the BrokerGateway migration, to read at G5
+        summary = (
+            "The cluster moved to BrokerGateway: check DMZ, Data Aggregator and Dashboard Gateway."
+        )
+        results.append(
+            CheckResult(
+                key="brokergateway_post_migration",
+                title="BrokerGateway post-migration actions",
+                status=CheckStatus.WARN,
+                summary=summary,
+                details=actions,
+            )
+        )
     results = worst_first(results)
     record_check_run(
         ctx.db,

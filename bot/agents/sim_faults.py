@@ -211,8 +211,7 @@ def prerequisite_failures(
     kind = package.kind
     failures: dict[str, str] = {}
     if injected_check and (
-        kind.restarts_dataminer
-        or prerequisite_check(package.name) == injected_check
+        kind.restarts_dataminer or prerequisite_check(package.name) == injected_check
     ):
         failures[injected_check] = "the check reported a failure on this Agent"
     if check_requirements and kind.changes_version and package.version:

@@ -1,5 +1,6 @@
 """DataMiner upgrade packages: what a ``.dmupgrade`` file is, read from its name with the one
-grammar of ``bot.domain.package_names``, and the cluster's verdict on "Upload only" of such files."""
+grammar of ``bot.domain.package_names``, and the cluster's verdict on "Upload only" of such
+files."""
 
 from __future__ import annotations
 

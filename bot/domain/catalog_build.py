@@ -75,9 +75,7 @@ def read_page(path: str, text: str) -> PageRelease:
     version = parse_version(f"{named['number']}{cu}")
     if (named["track"] == "Main") != (version.feature == 0):
         raise ConfigError(f"{path}: a {named['track']} Release cannot be {version.label}.")
-    return PageRelease(
-        version=version, preview="preview" in title["rest"].casefold(), source=path
-    )
+    return PageRelease(version=version, preview="preview" in title["rest"].casefold(), source=path)
 
 
 def build_catalog(

@@ -103,9 +103,9 @@ class UnplacedBuild(InputError):
         self.raw = raw
         self.number = number
         super().__init__(
-            f"The release catalog cannot tell which CU of {number} the agents run (`{raw[:40]}`), and "
-            f"{reason}; add the build to its release in the catalog (the `catalog:` setting can "
-            "point at your own copy) and propose again.",
+            f"The release catalog cannot tell which CU of {number} the agents run "
+            f"(`{raw[:40]}`), and {reason}; add the build to its release in the catalog (the "
+            "`catalog:` setting can point at your own copy) and propose again.",
             hint=f"A target above every {number} CU can be planned without it.",
             field="target",
         )

@@ -5,7 +5,8 @@ ranges such as "10.5.0 [CU4]/10.5.7" (facts §7, ``dataminer/Troubleshooting/Kno
 Known_issues.md``). Our data file (``bot/data/known_issues.yml``) writes those ranges as explicit
 bounds. An issue matches a step of a path when the step's destination is in ``affected`` and,
 if given, its starting point is in ``upgrading_from``; conditions narrow it to small clusters
-(``max_agents``), to clusters of several agents (``min_agents``) or to a package kind. Failover-only issues carry ``scope: failover`` so a caller
+(``max_agents``), to clusters of several agents (``min_agents``) or to a package kind.
+Failover-only issues carry ``scope: failover`` so a caller
 that knows the system has no Failover pairs can drop them.
 """
 

@@ -65,7 +65,9 @@ class PackageName(BaseModel):
     check: str | None = None
 
 
-_STEM = r"DataMiner (?P<version>\d{1,3}(?:\.\d{1,3}){3})(?:\(CU(?P<cu>\d{1,3})\))?-(?P<build>\d{1,7})"
+_STEM = (
+    r"DataMiner (?P<version>\d{1,3}(?:\.\d{1,3}){3})(?:\(CU(?P<cu>\d{1,3})\))?-(?P<build>\d{1,7})"
+)
 _UPGRADE = re.compile(
     _STEM + r" (?P<type>Full|Web) Upgrade(?: \((?:rc|internal)\))?\.dmupgrade", re.IGNORECASE
 )
@@ -110,9 +112,10 @@ def upgrade_package_name(
 
     The name always carries the ``(CU<n>)`` tag, CU0 included (as Skyline's own
     ``DataMiner 10.5.5.0(CU0)-15664 Full Upgrade (internal).dmupgrade`` does), because the CU
-    cannot be read from ``x.y.0.0`` and so the name reads back as exactly its release. A build the catalog lacks is written ``*`` so the package store
-    can match the file with a glob. ``step="cu"`` names the smaller update package of the same
-    release: Skyline's stem with the documented ``.dmupdate`` extension.
+    cannot be read from ``x.y.0.0`` and so the name reads back as exactly its release. A
+    build the catalog lacks is written ``*`` so the package store can match the file with a
+    glob. ``step="cu"`` names the smaller update package of the same release: Skyline's stem
+    with the documented ``.dmupdate`` extension.
     """
     major, minor, feature = number
     stem = f"DataMiner {major}.{minor}.{feature}.0(CU{cu})-{'*' if build is None else build}"

@@ -100,9 +100,10 @@ MULTI_MAJOR = cite(
     src.UPGRADING,
 )
 UNPLACED = (
-    "The release catalog does not know build {build} of {number}, so the cluster runs some {number} "
-    "release ({low} to {high}, or one newer than the catalog); every step of this plan is above "
-    "all of them, so it is safe, but add the build to the catalog to see the exact version."
+    "The release catalog does not know build {build} of {number}, so the cluster runs some "
+    "{number} release ({low} to {high}, or one newer than the catalog); every step of this plan "
+    "is above all of them, so it is safe, but add the build to the catalog to see the exact "
+    "version."
 )
 APPROXIMATE = (
     "The release catalog does not list {label} yet; the plan uses the CU the agents report. "

@@ -192,7 +192,9 @@ def _check(current: Release, target: Release) -> None:
         raise DowngradeRefused(current.label, target.label)
 
 
-def _check_unplaced(catalog: Catalog, current: Release, target: Release, stops: list[_Stop]) -> None:
+def _check_unplaced(
+    catalog: Catalog, current: Release, target: Release, stops: list[_Stop]
+) -> None:
     """An unplaced build runs some release from ``current.lowest`` to ``current.version`` (or a
     CU newer than the catalog): plan only when the path from its lowest possible release stops
     on the same releases as the path from its highest."""

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 DOCS_SITE = "https://docs.dataminer.services/"
 
-PREPARING = "dataminer/Administrator_guide/DataMiner_Agents/Upgrading_a_DMA/Preparing_to_upgrade_a_DataMiner_Agent.md"
-UPGRADING = "dataminer/Administrator_guide/DataMiner_Agents/Upgrading_a_DataMiner_Agent.md"
-UPDATE_CENTER = "dataminer/Administrator_guide/DataMiner_Agents/Upgrading_a_DMA/Upgrading_a_DataMiner_Agent_in_the_Update_Center.md"
-MR_VS_FR = "dataminer/Administrator_guide/DataMiner_Agents/Upgrading_a_DMA/DataMiner_MR_vs_FR.md"
+_AGENTS = "dataminer/Administrator_guide/DataMiner_Agents/"
+PREPARING = _AGENTS + "Upgrading_a_DMA/Preparing_to_upgrade_a_DataMiner_Agent.md"
+UPGRADING = _AGENTS + "Upgrading_a_DataMiner_Agent.md"
+UPDATE_CENTER = _AGENTS + "Upgrading_a_DMA/Upgrading_a_DataMiner_Agent_in_the_Update_Center.md"
+MR_VS_FR = _AGENTS + "Upgrading_a_DMA/DataMiner_MR_vs_FR.md"
 BROKER_MIGRATION = "dataminer/DataMiner_Tools/BrokerGateway_Migration.md"
 VERIFY_CLUSTER_PORTS = "dataminer/DataMiner_Tools/VerifyClusterPorts.dmupgrade.md"
 VERIFY_GRPC = "dataminer/DataMiner_Tools/VerifyGRPCConnection.dmupgrade.md"
 UPDATE_CENTER_KI = (
-    "dataminer/Troubleshooting/Known_issues/KI_Unable_to_perform_a_DataMiner_upgrade_via_Update_Center.md"
+    "dataminer/Troubleshooting/Known_issues/"
+    "KI_Unable_to_perform_a_DataMiner_upgrade_via_Update_Center.md"
 )
 PACKAGES = "dataminer/Administrator_guide/DataMiner_Agents/DataMiner_packages.md"
 REQUIREMENTS = "dataminer/Reference/DataMiner_Compute_Requirements.md"
 DOTNET_CHECK = "dataminer/DataMiner_Tools/Verify_Dot_Net_Version.md"
 OS_CHECK = "dataminer/DataMiner_Tools/Verify_OS_Version.md"
 LIFECYCLE = "dataminer/Reference/Software_support_life_cycles.md"
-FW48_INSTALL = "release-notes/General/General_Feature_Release_10.1/General_Feature_Release_10.1.11.md"
+FW48_INSTALL = (
+    "release-notes/General/General_Feature_Release_10.1/General_Feature_Release_10.1.11.md"
+)
 
 
 def docs_url(path: str) -> str:

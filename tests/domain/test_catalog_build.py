@@ -98,8 +98,12 @@ def test_the_yaml_names_each_source() -> None:
 
 
 def test_only_release_pages_count() -> None:
-    assert is_release_page(f"{RN}General_Feature_Release_10.5/General_Feature_Release_10.5.2_CU1.md")
-    assert not is_release_page(f"{RN}General_Main_Release_10.5/General_Main_Release_10.5.0_changes.md")
+    assert is_release_page(
+        f"{RN}General_Feature_Release_10.5/General_Feature_Release_10.5.2_CU1.md"
+    )
+    assert not is_release_page(
+        f"{RN}General_Main_Release_10.5/General_Main_Release_10.5.0_changes.md"
+    )
     assert not is_release_page("release-notes/Cube/Cube_Main_Release_10.5.0_CU4.md")
 
 
@@ -114,8 +118,16 @@ def test_an_empty_facts_file_and_no_lifecycle_still_build() -> None:
     [
         ({}, {}, "No release-notes pages"),
         (PAGES, {"extra": 1}, "holds `releases`, `builds` and `lifecycle`"),
-        (PAGES, {"builds": [{"version": "10.5.0 CU9", "builds": [1], "source": "x"}]}, "no release-notes page"),
-        (PAGES, {"builds": [{"version": "10.5.0 CU4", "builds": "1", "source": "x"}]}, "needs `builds:"),
+        (
+            PAGES,
+            {"builds": [{"version": "10.5.0 CU9", "builds": [1], "source": "x"}]},
+            "no release-notes page",
+        ),
+        (
+            PAGES,
+            {"builds": [{"version": "10.5.0 CU4", "builds": "1", "source": "x"}]},
+            "needs `builds:",
+        ),
         (PAGES, {"builds": [{"version": "10.5.0 CU4", "builds": [1]}]}, "needs its `source`"),
         (PAGES, {"releases": [{"version": "nine", "source": "x"}]}, "is not a DataMiner version"),
         (PAGES, {"releases": [{"version": "10.5", "source": "x"}]}, "like 10.5.0 CU3"),
@@ -144,7 +156,9 @@ def test_an_empty_facts_file_and_no_lifecycle_still_build() -> None:
         ),
     ],
 )
-def test_bad_input_is_one_sentence(pages: dict[str, str], facts: dict[str, Any], message: str) -> None:
+def test_bad_input_is_one_sentence(
+    pages: dict[str, str], facts: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("|", r"\|")):
         build_catalog(pages, facts, "abc", DAY)
 

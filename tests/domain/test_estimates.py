@@ -102,7 +102,9 @@ def test_installing_dotnet_framework_4_8_may_reboot_once() -> None:
     assert [(p.label, p.low, p.high) for p in reboots] == [
         ("Step 1: possible reboot, the upgrade installs .NET Framework 4.8", 0 * MIN, 15 * MIN)
     ]
-    assert not any(".NET" in p.label for p in estimate_duration(plan("10.3.0", "10.4"), 1, 10 * MIN).parts)
+    assert not any(
+        ".NET" in p.label for p in estimate_duration(plan("10.3.0", "10.4"), 1, 10 * MIN).parts
+    )
 
 
 @pytest.mark.parametrize(

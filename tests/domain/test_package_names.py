@@ -51,7 +51,10 @@ from bot.domain.versions import parse_version
         ),
         ("Hotfix RN41234.dmupgrade", PackageName(kind=PackageKind.OTHER)),
         # the name the planner used to invent reads as what it is: not a version change
-        ("DataMiner 10.4.0.0(CU10)-15230 CU Upgrade.dmupgrade", PackageName(kind=PackageKind.OTHER)),
+        (
+            "DataMiner 10.4.0.0(CU10)-15230 CU Upgrade.dmupgrade",
+            PackageName(kind=PackageKind.OTHER),
+        ),
         ("DataMiner 10.5.0.0-15230 Full Upgrade.zip", PackageName(kind=PackageKind.NOT_AN_UPGRADE)),
         (".dmupgrade", PackageName(kind=PackageKind.NOT_AN_UPGRADE)),
     ],

@@ -11,6 +11,7 @@ import pytest
 from bot.domain.catalog import Catalog, stale_catalog_sentence
 from bot.domain.errors import DowngradeRefused, NewerThanCatalog, UnknownVersion, UnplacedBuild
 from bot.domain.known_issues import Transition
+from bot.domain.migration import post_migration_actions
 from bot.domain.paths import NATS_MIGRATION, NATS_MIGRATION_CHECKS, UpgradePlan, plan_upgrade
 from bot.domain.requirements import describe_requirements, requirements_for
 from bot.domain.versions import parse_version
@@ -105,7 +106,7 @@ class TestNeverADowngrade:
 
     def test_an_unplaced_build_whose_path_depends_on_its_cu_is_refused(self) -> None:
         """From 10.0.0 below CU19 the path needs 10.0.0 CU19 first, which a later CU is above."""
-        with pytest.raises(UnplacedBuild, match="10.0.0 CU19"):
+        with pytest.raises(UnplacedBuild, match=r"10\.0\.0 CU19"):
             plan("10.0.0.0-10999", "10.2")
 
     def test_p9_a_10_3_0_cu_from_10_3_12_is_a_downgrade_not_unknown(self) -> None:
@@ -128,7 +129,9 @@ class TestPathRows:
         """Prep: "upgrade to DataMiner 10.0.0 [CU19] as the next major version"."""
         assert [s.to_label for s in plan("10.0.0 CU5", "10.0.0 CU21").steps] == ["10.0.0 CU21"]
 
-    @pytest.mark.parametrize(("frm", "host"), [("10.5.0 CU3", "10.5.0 CU18"), ("10.5.6", "10.5.12 CU2")])
+    @pytest.mark.parametrize(
+        ("frm", "host"), [("10.5.0 CU3", "10.5.0 CU18"), ("10.5.6", "10.5.12 CU2")]
+    )
     def test_p10_p11_the_migration_runs_where_the_renewed_guide_says(
         self, frm: str, host: str
     ) -> None:
@@ -140,7 +143,10 @@ class TestPathRows:
 
     def test_d42_verifygrpcconnection_before_the_first_step_that_checks_it(self) -> None:
         """VerifyGRPCConnection.dmupgrade.md: the check is in packages from 10.5.10/10.6.0."""
-        assert "VerifyGRPCConnection.dmupgrade" in plan("10.5.8", "10.5.10").steps[0].prerequisite_packages
+        assert (
+            "VerifyGRPCConnection.dmupgrade"
+            in plan("10.5.8", "10.5.10").steps[0].prerequisite_packages
+        )
         assert plan("10.5.10", "10.5.11").steps[0].prerequisite_packages == []
 
     def test_d20_a_target_out_of_support_is_said(self) -> None:
@@ -149,7 +155,9 @@ class TestPathRows:
         assert any("out of support since 2026-02-27" in w for w in result.warnings)
         late = plan("10.2.0 CU21", "10.3", today=date(2027, 3, 1))
         assert any("past its end of limited support (2027-02-26)" in w for w in late.warnings)
-        assert not any("support" in w for w in plan("10.4.0 CU21", "10.5", today=date(2026, 12, 1)).warnings)
+        assert not any(
+            "support" in w for w in plan("10.4.0 CU21", "10.5", today=date(2026, 12, 1)).warnings
+        )
 
 
 class TestRequirementRows:
@@ -201,7 +209,9 @@ class TestKnownIssueRows:
     def test_d64_verifyclusterports_only_on_two_agent_systems(self) -> None:
         """KI_Upgrade_fails_VerifyClusterPorts_prerequisite.md: two DMAs or one Failover pair."""
         assert "KI-verifyclusterports-small-cluster" in issue_ids("10.3.0 CU5", "10.4.0 CU21", 2)
-        assert "KI-verifyclusterports-small-cluster" not in issue_ids("10.3.0 CU5", "10.4.0 CU21", 1)
+        assert "KI-verifyclusterports-small-cluster" not in issue_ids(
+            "10.3.0 CU5", "10.4.0 CU21", 1
+        )
 
     def test_d65_the_grpc_advice_names_the_documented_workaround(self) -> None:
         issue = next(i for i in ISSUES.issues if i.id == "KI-verifygrpcconnection")
@@ -232,3 +242,18 @@ class TestStaleCatalog:
         with pytest.raises(UnknownVersion) as caught:
             CATALOG.resolve("10.5.0.0-15230")
         assert not isinstance(caught.value, NewerThanCatalog)
+
+
+class TestPostMigration:
+    def test_d40_the_guides_post_migration_actions_when_the_plan_migrates(self) -> None:
+        """BrokerGateway_Migration.md "Post-migration actions": DMZ, Data Aggregator and
+        Dashboard Gateway need reconfiguration."""
+        actions = post_migration_actions(plan("10.5.0 CU18", "10.6"))
+        assert [a.split(":")[0] for a in actions] == [
+            "DMZ",
+            "Data Aggregator",
+            "Dashboard Gateway",
+            "Source",
+        ]
+        assert actions[-1].endswith("dataminer/DataMiner_Tools/BrokerGateway_Migration.html")
+        assert post_migration_actions(plan("10.4.0 CU21", "10.5")) == []
