@@ -72,11 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     build.add_argument("--docs", type=Path, required=True, help="the dataminer-docs checkout")
     build.add_argument("--output", type=Path, default=None, help="default: bot/data/catalog.yml")
+    build.add_argument("--facts", type=Path, default=None, help="default: catalog_facts.yml")
     build.add_argument("--commit", default=None, help="the docs commit (default: ask git)")
     build.add_argument("--date", default=None, help="the docs date YYYY-MM-DD (default: git)")
     args = parser.parse_args(argv)
     if args.command == "catalog":
-        return build_catalog(args.docs, args.output, args.commit, args.date)
+        return build_catalog(args.docs, args.output, args.facts, args.commit, args.date)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -111,12 +112,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def build_catalog(docs: Path, output: Path | None, commit: str | None, day: str | None) -> int:
+def build_catalog(
+    docs: Path, output: Path | None, facts: Path | None, commit: str | None, day: str | None
+) -> int:
     """`upgradebot catalog build`: the shell is bot/catalog_build.py."""
     import time
     from datetime import date
 
-    from bot.catalog_build import build_catalog_file
+    from bot.catalog_build import FACTS_FILE, build_catalog_file
     from bot.releases import CATALOG_FILE
 
     started = time.perf_counter()
@@ -126,7 +129,9 @@ def build_catalog(docs: Path, output: Path | None, commit: str | None, day: str 
         print(f"upgradebot: --date `{day}` is not a date like 2026-08-21.", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        result = build_catalog_file(docs, output or CATALOG_FILE, commit=commit, docs_date=when)
+        result = build_catalog_file(
+            docs, output or CATALOG_FILE, facts or FACTS_FILE, commit=commit, docs_date=when
+        )
     except ConfigError as error:
         print(f"upgradebot: {error.message}", file=sys.stderr)
         return EXIT_CONFIG
