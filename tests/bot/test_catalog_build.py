@@ -26,7 +26,10 @@ builds:
 lifecycle:
   source: Software_support_life_cycles.md
   lines:
-    "10.5": {regular_updates_until: 2026-11-20, supported_until: 2028-02-25, limited_support_until: 2029-02-23}
+    "10.5":
+      regular_updates_until: 2026-11-20
+      supported_until: 2028-02-25
+      limited_support_until: 2029-02-23
 """
 
 
