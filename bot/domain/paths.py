@@ -338,6 +338,11 @@ def _step(number: int, previous: Release, stop: _Stop, allow_cu: bool) -> PlanSt
         notes.append(say.FULL_SAME if after.line >= _L104 else say.FULL_OLD)
     if release.build is None:
         notes.append(say.NO_BUILD.format(release.label))
+    requirements = attributed(requirements_for(after), f"step {number}: {release.label}")
+    if NATS_MIGRATION in prerequisites:  # the automatic migration needs ASP.NET Core 10 itself
+        migration = f"step {number}: the BrokerGateway migration before {release.label}"
+        needed_by = {**requirements.needed_by, "aspnet_core:10": migration}
+        requirements = requirements.model_copy(update={"needed_by": needed_by})
     return PlanStep(
         number=number,
         from_label=previous.label,
@@ -346,7 +351,7 @@ def _step(number: int, previous: Release, stop: _Stop, allow_cu: bool) -> PlanSt
         package=package_name(release, kind),
         package_kind=kind,
         prerequisite_packages=prerequisites,
-        requirements=attributed(requirements_for(after), f"step {number}: {release.label}"),
+        requirements=requirements,
         notes=notes,
     )
 

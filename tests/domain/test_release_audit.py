@@ -257,3 +257,13 @@ class TestPostMigration:
         ]
         assert actions[-1].endswith("dataminer/DataMiner_Tools/BrokerGateway_Migration.html")
         assert post_migration_actions(plan("10.4.0 CU21", "10.5")) == []
+
+
+def test_d39_the_migration_asks_for_asp_net_core_10_on_every_agent() -> None:
+    """BrokerGateway_Migration.md: "ensure that the ASP.NET Core Runtime 10 Hosting Bundle is
+    installed on each DataMiner Agent" before the automatic migration."""
+    step = plan("10.5.0 CU18", "10.6").steps[0]
+    assert 10 in step.requirements.aspnet_core
+    assert step.requirements.needed_by["aspnet_core:10"] == (
+        "step 1: the BrokerGateway migration before 10.6.0 CU6"
+    )
