@@ -106,7 +106,10 @@ async def read_cluster(ctx: BotContext, system: str) -> Cluster:
 def build_details(ctx: BotContext, request: ProposalRequest, cluster: Cluster) -> ProposalDetails:
     versions = {agent.name: agent.version for agent in cluster.agents}
     today = ctx.now().date()
-    plan = plan_upgrade(ctx.catalog, versions, request.target, ctx.known_issues, today=today)
+    stated = ctx.system(request.system).current_release
+    plan = plan_upgrade(
+        ctx.catalog, versions, request.target, ctx.known_issues, today=today, stated=stated
+    )
     if not any(agent.failover_partner for agent in cluster.agents):
         # Issues that only concern Failover pairs do not apply to a cluster without any.
         only_pairs = {m.message for m in plan.known_issues if m.scope == "failover"}

@@ -105,7 +105,8 @@ class UnplacedBuild(InputError):
         super().__init__(
             f"The release catalog cannot tell which CU of {number} the agents run "
             f"(`{raw[:40]}`), and {reason}; add the build to its release in the catalog (the "
-            "`catalog:` setting can point at your own copy) and propose again.",
+            "`catalog:` setting can point at your own copy) or name the system's CU in "
+            "`current_release` in the config, and propose again.",
             hint=f"A target above every {number} CU can be planned without it.",
             field="target",
         )

@@ -109,6 +109,10 @@ APPROXIMATE = (
     "The release catalog does not list {label} yet; the plan uses the CU the agents report. "
     "Rebuild the catalog to see its builds and notes."
 )
+STATED = (
+    "The release catalog cannot place the agents' build, so the plan starts from the release the "
+    "config's current_release names: {label}. Add the build to the catalog to make it certain."
+)
 UNSUPPORTED = cite(
     "The target's main release {line} is out of support since {until}; Skyline only gives "
     "limited support for it until {limited}.",

@@ -44,7 +44,7 @@ from bot.domain.path_notes import (
     VERIFY_GRPC_CONNECTION,
 )
 from bot.domain.requirements import Requirements, attributed, requirements_for
-from bot.domain.versions import ReleaseKind, Version
+from bot.domain.versions import ReleaseKind, Version, parse_version
 
 __all__ = [
     "NATS_MIGRATION",
@@ -119,10 +119,15 @@ def plan_upgrade(
     *,
     allow_cu_packages: bool = False,
     today: date | None = None,
+    stated: str | None = None,
 ) -> UpgradePlan:
     """Plan the upgrade of a cluster whose agents report ``agent_versions`` (name → raw).
-    With ``today`` the plan also warns when the target is out of support."""
+    With ``today`` the plan also warns when the target is out of support. ``stated`` is the
+    release a person says the agents run (config ``current_release``), used only when the
+    catalog cannot place their build."""
     current = cluster_release(catalog, agent_versions)
+    if stated is not None and current.lowest is not None:
+        current = _stated_release(catalog, current, stated)
     path = _cached_path(catalog, current, target, allow_cu_packages)
     matches = known_issues.match(path.transitions, len(agent_versions)) if known_issues else []
     support = _support_warning(catalog, target, today) if today else []
@@ -132,6 +137,25 @@ def plan_upgrade(
         steps=list(path.steps),
         warnings=[*path.warnings, *support, *(m.message for m in matches)],
         known_issues=matches,
+    )
+
+
+def _stated_release(catalog: Catalog, current: Release, stated: str) -> Release:
+    """The configured release in place of an unplaced build, if it is a release of that number."""
+    version = parse_version(stated)
+    if (version.major, version.minor, version.feature) != current.number:
+        raise NoUpgradePath(
+            f"The config's current_release {version.label} is not a release of "
+            f"{_number(current)}, which the agents run ({current.label}); correct it."
+        )
+    known = catalog.find(version)
+    label = f"{version.without_build.label} (build {current.build}, per the config)"
+    return Release(
+        version=version.without_build,
+        label=label,
+        build=current.build,
+        builds=known.builds if known else (),
+        exact=False,
     )
 
 
@@ -369,6 +393,8 @@ def _warnings(current: Release, steps: list[PlanStep]) -> list[str]:
                 high=v.label,
             )
         )
+    elif current.label.endswith("per the config)"):
+        out.append(say.STATED.format(label=current.label))
     elif not current.exact:
         out.append(say.APPROXIMATE.format(label=current.label))
     for step in steps:

@@ -9,7 +9,13 @@ from datetime import date
 import pytest
 
 from bot.domain.catalog import Catalog, stale_catalog_sentence
-from bot.domain.errors import DowngradeRefused, NewerThanCatalog, UnknownVersion, UnplacedBuild
+from bot.domain.errors import (
+    DowngradeRefused,
+    NewerThanCatalog,
+    NoUpgradePath,
+    UnknownVersion,
+    UnplacedBuild,
+)
 from bot.domain.known_issues import Transition
 from bot.domain.migration import post_migration_actions
 from bot.domain.paths import NATS_MIGRATION, NATS_MIGRATION_CHECKS, UpgradePlan, plan_upgrade
@@ -267,3 +273,30 @@ def test_d39_the_migration_asks_for_asp_net_core_10_on_every_agent() -> None:
     assert step.requirements.needed_by["aspnet_core:10"] == (
         "step 1: the BrokerGateway migration before 10.6.0 CU6"
     )
+
+
+class TestStatedRelease:
+    """Issue #12 item 2: an unplaced build is made known by the catalog or by a config setting
+    naming the system's current CU."""
+
+    def test_the_configured_cu_lets_a_same_release_target_be_planned(self) -> None:
+        result = plan("10.4.0.0-16299", "10.4.0 CU21", stated="10.4.0 CU19")
+        assert result.current.label == "10.4.0 CU19 (build 16299, per the config)"
+        assert [s.to_label for s in result.steps] == ["10.4.0 CU21"]
+        assert any("current_release names" in w for w in result.warnings)
+
+    def test_a_configured_cu_at_or_above_the_target_is_still_a_downgrade(self) -> None:
+        with pytest.raises(DowngradeRefused):
+            plan("10.4.0.0-16299", "10.4.0 CU15", stated="10.4.0 CU19")
+
+    def test_a_configured_cu_of_another_release_is_refused(self) -> None:
+        with pytest.raises(NoUpgradePath, match=r"is not a release of 10\.4\.0"):
+            plan("10.4.0.0-16299", "10.5", stated="10.5.0 CU3")
+
+    def test_a_placed_build_ignores_the_setting(self) -> None:
+        result = plan("10.4.0.0-16295", "10.5", stated="10.4.0 CU2")
+        assert result.current.label == "10.4.0 CU18"
+
+    def test_a_configured_cu_the_catalog_lacks_is_used_as_said(self) -> None:
+        result = plan("10.4.0.0-16299", "10.5", stated="10.4.0 CU25")
+        assert result.current.version == parse_version("10.4.0 CU25")
