@@ -16,6 +16,7 @@ from bot.checking import check_window
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import Acknowledgement, GateId, Window, WindowEvent, WindowState
+from bot.domain.package_names import is_hotfix
 from bot.gate_blocks import details_blocks, details_text
 from bot.proposals import ProposalDetails, refresh_proposal
 from bot.threads import post_keyed
@@ -189,8 +190,7 @@ def hotfix_candidates(ctx: BotContext, window: Window) -> list[str]:
     return [
         name
         for name in files
-        if name.endswith((".dmupgrade", ".dmapp"))
-        and not any(fnmatchcase(name, pattern) for pattern in used)
+        if is_hotfix(name) and not any(fnmatchcase(name, pattern) for pattern in used)
     ]
 
 

@@ -100,6 +100,16 @@ def parse_package(name: str) -> PackageName:
     return PackageName(kind=PackageKind.OTHER)
 
 
+def is_hotfix(name: str) -> bool:
+    """Whether a file can be attached at G2 to install after the path: a hotfix or a web
+    upgrade (no version change), or an app package, which "can be installed in the same way as
+    a .dmupgrade package" (DataMiner_packages.md). Full and update packages change the version,
+    and prerequisite or migration packages belong to the path itself: never hotfixes."""
+    if name.casefold().endswith(".dmapp") and len(name) > len(".dmapp"):
+        return True
+    return parse_package(name).kind in (PackageKind.OTHER, PackageKind.WEB)
+
+
 def _raw(match: re.Match[str]) -> str:
     cu = f"-CU{int(match['cu'])}" if match["cu"] is not None else ""
     return f"{match['version']}-{match['build']}{cu}"

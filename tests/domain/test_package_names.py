@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.domain.package_names import (
     PackageKind,
     PackageName,
+    is_hotfix,
     is_upgrade_package,
     parse_package,
     upgrade_package_name,
@@ -106,3 +107,23 @@ def test_a_step_on_10_6_names_every_need_and_its_page() -> None:
         "Bundle, Visual C++ 2015-2022 14.44.35211.0 or later, Windows Server 2016+ (or Windows "
         "10+). Source: https://docs.dataminer.services/dataminer/Reference/"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "hotfix"),
+    [
+        ("Hotfix RN41234.dmupgrade", True),
+        ("DataMiner 10.4.0.0-15634 Web Upgrade (internal).dmupgrade", True),
+        ("Skyline SRM.dmapp", True),
+        ("DataMiner 10.6.0.0(CU6)-0 Full Upgrade.dmupgrade", False),
+        ("DataMiner 10.4.0.0(CU8)-15100.dmupdate", False),
+        ("NATSMigration.dmupgrade", False),
+        ("VerifyClusterPorts.dmupgrade", False),
+        (".dmapp", False),
+        ("notes.txt", False),
+    ],
+)
+def test_the_hotfix_picker_offers_only_what_installs_after_the_path(
+    name: str, hotfix: bool
+) -> None:
+    assert is_hotfix(name) is hotfix
