@@ -64,8 +64,12 @@ NATS = cite(
     f"Migrate the cluster to BrokerGateway before this step: run `{NATS_MIGRATION_CHECKS}` on "
     f"the whole cluster, then `{NATS_MIGRATION}` (it runs NATSMigration.exe on every agent, no "
     "restart) once the cluster has been online together for 15 minutes and the ASP.NET Core 10 "
-    "Hosting Bundle is on every agent. Without it the upgrade fails with “Prerequisite "
-    "VerifyBrokerGatewayMigration.dll failed: BrokerGateway is not active”.",
+    "Hosting Bundle is on every agent. Also needed: TLS 1.2 with the ECDHE cipher suites, no "
+    "Schannel errors, no DataMinerMessageBroker.API.dll below 3.0.0 in ProtocolScripts, "
+    "ClusterEndpointsManager not disabled, and NATSForceManualConfig the same on every agent "
+    "(checked by hand: the prerequisite-only package does not). Without the migration the "
+    "upgrade fails with “Prerequisite VerifyBrokerGatewayMigration.dll failed: BrokerGateway is "
+    "not active”.",
     src.BROKER_MIGRATION,
 )
 FULL_SAME = cite(
@@ -85,6 +89,11 @@ CU_PKG = cite(
 NO_BUILD = (
     "The catalog has no build number for {}: the package name has * in its place; add the build "
     "to the release catalog."
+)
+NEW_CHECKS = cite(
+    "From this step the upgrade runs these prerequisite checks by default: {}; the day-before "
+    "upload runs them, so prepare for them now.",
+    src.PREPARING,
 )
 SAME_MR = cite("Within one main release, intermediate CUs are not needed.", src.PREPARING)
 SAME_FR = cite("A later feature release of the same {} cycle.", src.MR_VS_FR)

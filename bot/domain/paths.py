@@ -43,6 +43,7 @@ from bot.domain.path_notes import (
     VERIFY_CLUSTER_PORTS,
     VERIFY_GRPC_CONNECTION,
 )
+from bot.domain.prerequisite_checks import new_checks
 from bot.domain.requirements import Requirements, attributed, requirements_for
 from bot.domain.versions import ReleaseKind, Version, parse_version
 
@@ -360,6 +361,8 @@ def _step(number: int, previous: Release, stop: _Stop, allow_cu: bool) -> PlanSt
         notes.append(say.CU_PKG)
     elif same_main:
         notes.append(say.FULL_SAME if after.line >= _L104 else say.FULL_OLD)
+    if checks := new_checks(before, after):
+        notes.append(say.NEW_CHECKS.format(", ".join(checks)))
     if release.build is None:
         notes.append(say.NO_BUILD.format(release.label))
     requirements = attributed(requirements_for(after), f"step {number}: {release.label}")

@@ -19,6 +19,7 @@ from bot.domain.errors import (
 from bot.domain.known_issues import Transition
 from bot.domain.migration import post_migration_actions
 from bot.domain.paths import NATS_MIGRATION, NATS_MIGRATION_CHECKS, UpgradePlan, plan_upgrade
+from bot.domain.prerequisite_checks import default_checks
 from bot.domain.requirements import describe_requirements, requirements_for
 from bot.domain.versions import parse_version
 from bot.releases import load_catalog, load_known_issues
@@ -300,3 +301,51 @@ class TestStatedRelease:
     def test_a_configured_cu_the_catalog_lacks_is_used_as_said(self) -> None:
         result = plan("10.4.0.0-16299", "10.5", stated="10.4.0 CU25")
         assert result.current.version == parse_version("10.4.0 CU25")
+
+
+class TestPrerequisiteChecks:
+    """D58, Preparing_to_upgrade_a_DataMiner_Agent.md "Prerequisite checks"."""
+
+    @pytest.mark.parametrize(
+        ("frm", "to", "checks"),
+        [
+            (
+                "10.3.0 CU22",
+                "10.4.0 CU21",
+                "Validate Connectors, Verify Elastic Storage Type, Verify No Legacy Reports "
+                "Dashboards, Verify No Obsolete API Deployed",
+            ),
+            (
+                "10.5.0 CU18",
+                "10.6.0 CU6",
+                "Verify No Legacy Correlation, Verify gRPC Connection, Verify OS Version, "
+                "Verify No Annotations, Verify BrokerGateway Migration",
+            ),
+            ("10.4.12", "10.5.3", "Verify No Amazon Keyspaces, Verify No Legacy Correlation"),
+        ],
+    )
+    def test_a_step_names_the_checks_that_first_run_on_it(
+        self, frm: str, to: str, checks: str
+    ) -> None:
+        notes = " ".join(plan(frm, to).steps[0].notes)
+        assert f"runs these prerequisite checks by default: {checks};" in notes
+
+    def test_a_step_that_adds_no_check_says_nothing_of_them(self) -> None:
+        assert not any(
+            "prerequisite checks" in n for n in plan("10.4.0 CU6", "10.4.0 CU8").steps[0].notes
+        )
+
+    def test_d39_the_hand_checked_migration_prerequisites_are_named(self) -> None:
+        notes = " ".join(plan("10.5.0 CU18", "10.6").steps[0].notes)
+        for needed in (
+            "TLS 1.2",
+            "Schannel",
+            "DataMinerMessageBroker.API.dll",
+            "NATSForceManualConfig",
+        ):
+            assert needed in notes
+
+    def test_an_unplaced_build_counts_as_its_first_release(self) -> None:
+        assert default_checks(parse_version("10.4.0.0-99999")) == default_checks(
+            parse_version("10.4.0")
+        )
