@@ -8,6 +8,8 @@ prepare for them before the day-before upload reports them.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bot.domain.versions import ReleaseKind, Version, parse_version
 
 # (check, from on the main-release track, from on the feature-release track)
@@ -34,14 +36,16 @@ CHECKS: tuple[tuple[str, dict[ReleaseKind, Version]], ...] = tuple(
 )
 
 
-def default_checks(version: Version) -> list[str]:
+@lru_cache(maxsize=1024)
+def default_checks(version: Version) -> tuple[str, ...]:
     """The checks every upgrade to ``version`` runs by default (an unknown CU counts as CU0)."""
     if version.cu is None:
         version = version.model_copy(update={"cu": 0, "build": None})
-    return [name for name, starts in CHECKS if version >= starts[version.kind]]
+    return tuple(name for name, starts in CHECKS if version >= starts[version.kind])
 
 
-def new_checks(before: Version, after: Version) -> list[str]:
+@lru_cache(maxsize=4096)
+def new_checks(before: Version, after: Version) -> tuple[str, ...]:
     """The checks a step from ``before`` to ``after`` runs that the previous release did not."""
     earlier = set(default_checks(before))
-    return [name for name in default_checks(after) if name not in earlier]
+    return tuple(name for name in default_checks(after) if name not in earlier)
