@@ -70,7 +70,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a package file was replaced on purpose: fingerprint it afresh at the next check",
     )
     accept.add_argument("name", help="the file name in packages.dir, as the pre-check shows it")
+    catalog = sub.add_parser("catalog", help="maintain the release catalog")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    build = catalog_sub.add_parser(
+        "build", help="regenerate bot/data/catalog.yml from a dataminer-docs checkout"
+    )
+    build.add_argument("--docs", type=Path, required=True, help="the dataminer-docs checkout")
+    build.add_argument("--output", type=Path, default=None, help="default: bot/data/catalog.yml")
+    build.add_argument("--facts", type=Path, default=None, help="default: catalog_facts.yml")
+    build.add_argument("--commit", default=None, help="the docs commit (default: ask git)")
+    build.add_argument("--date", default=None, help="the docs date YYYY-MM-DD (default: git)")
     args = parser.parse_args(argv)
+    if args.command == "catalog":
+        return build_catalog(args.docs, args.output, args.facts, args.commit, args.date)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -104,6 +116,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = getattr(args, "host", "127.0.0.1")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, config, socket_mode, host, port))
+    return 0
+
+
+def build_catalog(
+    docs: Path, output: Path | None, facts: Path | None, commit: str | None, day: str | None
+) -> int:
+    """`upgradebot catalog build`: the shell is bot/catalog_build.py."""
+    import time
+    from datetime import date
+
+    from bot.catalog_build import FACTS_FILE, build_catalog_file
+    from bot.releases import CATALOG_FILE
+
+    started = time.perf_counter()
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        print(f"upgradebot: --date `{day}` is not a date like 2026-08-21.", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        result = build_catalog_file(
+            docs, output or CATALOG_FILE, facts or FACTS_FILE, commit=commit, docs_date=when
+        )
+    except ConfigError as error:
+        print(f"upgradebot: {error.message}", file=sys.stderr)
+        return EXIT_CONFIG
+    seconds = time.perf_counter() - started
+    print(
+        f"upgradebot: wrote {result.output}: {result.releases} releases ({result.previews} "
+        f"previews) from docs {result.commit[:12]} of {result.docs_date} in {seconds:.2f} s."
+    )
     return 0
 
 
@@ -238,6 +281,24 @@ def accept_package(settings: Settings, name: str) -> int:
     return 0
 
 
+def catalog_line(config: Config) -> str:
+    """What check-config says of the release catalog: its docs date, and when it is stale."""
+    from datetime import UTC, datetime
+
+    from bot.domain.catalog import stale_catalog_sentence
+    from bot.releases import CATALOG_FILE, load_catalog
+
+    try:
+        catalog = load_catalog(config.catalog)
+    except ConfigError as error:
+        return f"catalog: {error.message}"
+    built = catalog.docs_date.isoformat() if catalog.docs_date else "an unknown date"
+    line = f"catalog: {config.catalog or CATALOG_FILE} (docs of {built})"
+    today = datetime.now(UTC).date()
+    stale = stale_catalog_sentence(catalog, today, config.catalog_max_age)
+    return f"{line}; {stale}" if stale else line
+
+
 def describe(settings: Settings, config: Config) -> str:
     """What check-config prints: the understood config, and which secrets are set (never values)."""
     lines = [
@@ -251,6 +312,7 @@ def describe(settings: Settings, config: Config) -> str:
         f"pre-check lead: {config.schedule.precheck_lead}; reminders: "
         + ", ".join(str(r) for r in config.schedule.reminders),
         f"packages: {config.packages.dir}; backup max age: {config.backup_max_age}",
+        catalog_line(config),
     ]
     for blackout in config.blackouts:
         lines.append(f"blackout: {blackout.name} {blackout.start} → {blackout.end}")

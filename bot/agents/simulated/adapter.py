@@ -356,7 +356,7 @@ class SimulatedAdapter:
 
     async def _install(self, run: RunRecord, name: str, fails: bool) -> None:
         agent, package = self._agents[name], run.package
-        restarts = package.kind is not PackageKind.WEB  # a web upgrade leaves DataMiner running
+        restarts = package.kind.restarts_dataminer  # web, checks and migration: no restart
         run.set(name, UpgradeStage.INSTALLING, 35, "Installing")
         if restarts:
             agent.state = AgentState.UPGRADING

@@ -211,11 +211,10 @@ def prerequisite_failures(
     kind = package.kind
     failures: dict[str, str] = {}
     if injected_check and (
-        kind in (PackageKind.FULL, PackageKind.OTHER)
-        or prerequisite_check(package.name) == injected_check
+        kind.restarts_dataminer or prerequisite_check(package.name) == injected_check
     ):
         failures[injected_check] = "the check reported a failure on this Agent"
-    if check_requirements and kind is PackageKind.FULL and package.version:
+    if check_requirements and kind.changes_version and package.version:
         failures.update(_requirement_failures(_major_minor_month(package.version), installed))
     return {
         check: f"Prerequisite {check}.dll failed: {reason}." for check, reason in failures.items()

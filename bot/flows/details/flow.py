@@ -15,6 +15,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.domain.package_names import is_hotfix
 from bot.domain.proposal import ProposalDetails
 from bot.evidence.runs import check_window
 from bot.flows.details.blocks import details_blocks, details_text
@@ -114,8 +115,7 @@ def hotfix_candidates(ctx: BotContext, window: Window) -> list[str]:
     return [
         name
         for name in files
-        if name.endswith((".dmupgrade", ".dmapp"))
-        and not any(fnmatchcase(name, pattern) for pattern in used)
+        if is_hotfix(name) and not any(fnmatchcase(name, pattern) for pattern in used)
     ]
 
 

@@ -8,10 +8,20 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import MAX_BLOCKS, Blocks, button, clip, confirm_dialog, context_block, section
+from bot.blocks import (
+    MAX_BLOCKS,
+    MAX_TEXT,
+    Blocks,
+    button,
+    clip,
+    confirm_dialog,
+    context_block,
+    section,
+)
 from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
 from bot.domain.proposal import ProposalDetails
+from bot.domain.requirements import describe_requirements
 from bot.domain.windows import format_local, to_slack_date
 from bot.ids import Action, Block
 
@@ -69,11 +79,11 @@ def proposal(
             ],
         },
         section("*Agents*\n" + _agents(details)),
-        section("*Upgrade path*\n" + _path(details)),
+        *_sections("*Upgrade path*", _path_steps(details)),
         context_block(*_estimate_parts(details)),
     ]
     if details.warnings:
-        blocks.append(section("*Warnings*\n" + "\n".join(f"⚠️ {w}" for w in details.warnings)))
+        blocks += _sections("*Warnings*", [f"⚠️ {w}" for w in details.warnings])
     blocks.append({"type": "divider"})
     blocks.append(decision_block(window, actor, halted_at))
     return blocks[:MAX_BLOCKS]
@@ -108,16 +118,31 @@ def _agents(details: ProposalDetails) -> str:
     return "\n".join(lines) or "(no agents reported)"
 
 
-def _path(details: ProposalDetails) -> str:
-    lines = []
+def _path_steps(details: ProposalDetails) -> list[str]:
+    """One text per step: its package, what runs first, why it is there and what it needs, each
+    with the docs page that says so (issue #12)."""
+    texts = []
     for step in details.plan.steps:
-        lines.append(
+        lines = [
             f"{step.number}. {step.from_label} → *{step.to_label}*: `{step.package}` "
             f"({step.package_kind})"
-        )
+        ]
         lines.extend(f"      first: `{pre}`" for pre in step.prerequisite_packages)
         lines.extend(f"      _{note}_" for note in step.notes)
-    return "\n".join(lines) or "(no steps)"
+        lines.append(f"      {describe_requirements(step.requirements)}")
+        texts.append("\n".join(lines))
+    return texts or ["(no steps)"]
+
+
+def _sections(title: str, parts: Sequence[str]) -> Blocks:
+    """``parts`` under ``title`` in as few sections as Slack's 3,000 characters allow."""
+    chunks: list[str] = [title]
+    for part in parts:
+        if len(chunks[-1]) + 1 + len(part) > MAX_TEXT:
+            chunks.append(part)
+        else:
+            chunks[-1] += "\n" + part
+    return [section(chunk) for chunk in chunks]
 
 
 def decision_block(

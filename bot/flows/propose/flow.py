@@ -17,6 +17,7 @@ from bot import messages
 from bot.agents.models import AdapterError, AgentInfo, Cluster
 from bot.blocks import mention
 from bot.context import BotContext
+from bot.domain.catalog import stale_catalog_sentence
 from bot.domain.errors import InputError, NotAllowed, UpgradeBotError
 from bot.domain.estimates import estimate_duration
 from bot.domain.models import Blackout, Window, WindowEvent, WindowState
@@ -102,7 +103,11 @@ async def read_cluster(ctx: BotContext, system: str) -> Cluster:
 
 def build_details(ctx: BotContext, request: ProposalRequest, cluster: Cluster) -> ProposalDetails:
     versions = {agent.name: agent.version for agent in cluster.agents}
-    plan = plan_upgrade(ctx.catalog, versions, request.target, ctx.known_issues)
+    today = ctx.now().date()
+    stated = ctx.system(request.system).current_release
+    plan = plan_upgrade(
+        ctx.catalog, versions, request.target, ctx.known_issues, today=today, stated=stated
+    )
     if not any(agent.failover_partner for agent in cluster.agents):
         # Issues that only concern Failover pairs do not apply to a cluster without any.
         only_pairs = {m.message for m in plan.known_issues if m.scope == "failover"}
@@ -169,6 +174,9 @@ def warnings_for(
             "Agent simultaneously*."
         )
     found.extend(details.plan.warnings)
+    stale = stale_catalog_sentence(ctx.catalog, ctx.now().date(), ctx.config.catalog_max_age)
+    if stale:
+        found.append(stale)
     return found
 
 
