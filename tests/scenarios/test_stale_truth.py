@@ -4,6 +4,8 @@ changed under an accepted pre-check."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,8 +44,13 @@ def state(bot: Harness, window_id: int) -> WindowState:
     return window.state
 
 
-async def until(bot: Harness, condition: Any, timeout: float = 10) -> None:
-    await bot.stub.wait_until(condition, timeout=timeout)
+async def until(bot: Harness, condition: Any, timeout: float = 20) -> None:
+    """Wait for ``condition``: re-checked on every change the Slack stand-in sees, and at least
+    every 50 ms for what only the database shows (a stored action, a state)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            with contextlib.suppress(TimeoutError):
+                await bot.stub.wait_until(condition, timeout=0.05)
 
 
 def only(message: dict[str, Any], value: str) -> dict[str, Any]:
