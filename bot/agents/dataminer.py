@@ -52,6 +52,7 @@ from bot.agents.models import (
     AgentState,
     AgentUnreachable,
     AlarmSummary,
+    AnswerLost,
     Cluster,
     HistoryEntry,
     InvalidPackage,
@@ -224,9 +225,7 @@ class DataMinerAdapter:
             raise InvalidPackage(package.name, "it is not a .dmupgrade package")
         with contextlib.suppress(AdapterError):  # the versions before, for Agents that fail
             await self.get_cluster()
-        run_id = await self._route(
-            "starting an upgrade", lambda base, where: routes.start(base, where, package, options)
-        )
+        run_id = await self._start_once(routes, package, options)
         log.info("DataMiner system %s: run %s started with %s", self.name, run_id, package.name)
         targets = list(self._agents) if options.all_agents else options.agents
         self._runs[run_id] = UpgradeRun(
@@ -240,6 +239,48 @@ class DataMinerAdapter:
         with contextlib.suppress(AdapterError):  # a first snapshot names the run's Agents
             await self.get_progress(run_id)
         return run_id
+
+    async def _start_once(
+        self, routes: Routes, package: PackageFile, options: UpgradeOptions
+    ) -> str:
+        """Send the start to one Agent; another Agent is asked only when the first provably did
+        not take it (issue 15, D8). A dropped answer is settled by the runs the DMS lists: a run
+        of this package that was not there before is the one this start began."""
+        try:
+            before: set[str] | None = {run.run_id for run in await self.find_runs()}
+        except AdapterError:
+            before = None
+        tried: list[str] = []
+        for url in self._addresses():
+            where = self._label(url)
+            try:
+                return await routes.start(url, where, package, options)
+            except NotAnswering:  # never connected, or a 502/503: the DMS did not get it
+                tried.append(where)
+            except AnswerLost:
+                taken = await self._run_begun(package, before)
+                if taken is None:
+                    raise
+                if taken:
+                    log.warning("%s took the start but lost the answer: run %s", where, taken)
+                    return taken
+                tried.append(where)  # provably not taken: the next Agent may be asked
+        names = list(self._agents) or tried
+        raise AgentUnreachable(names[0], "starting an upgrade", names[1:])
+
+    async def _run_begun(self, package: PackageFile, before: set[str] | None) -> str | None:
+        """The id of a run of ``package`` the DMS lists that was not there ``before``; "" when
+        there is none; None when that cannot be known (no list before, or none now)."""
+        if before is None:
+            return None
+        try:
+            runs = await self.find_runs()
+        except AdapterError:
+            return None
+        new = [
+            run.run_id for run in runs if run.package == package.name and run.run_id not in before
+        ]
+        return new[-1] if new else ""
 
     async def get_progress(self, run_id: str) -> UpgradeRun:
         routes = self._need("progress")

@@ -32,6 +32,7 @@ from bot.agents.models import (
     AdapterTimeout,
     AgentRequirements,
     AgentUnreachable,
+    AnswerLost,
     HistoryEntry,
     InvalidPackage,
     ManualStepRequired,
@@ -155,7 +156,7 @@ class Routes:
             "failoverPolicy": FAILOVER_POLICIES[options.failover_policy],
         }
         answer = await self._post(
-            base, _path(self.paths.upgrades), where, "starting an upgrade", body
+            base, _path(self.paths.upgrades), where, "starting an upgrade", body, idempotent=False
         )
         return _parse(_path(self.paths.upgrades), str, answer.get("run_id"))
 
@@ -184,19 +185,43 @@ class Routes:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _post(
-        self, base: str, path: str, where: str, operation: str, body: dict[str, Any]
+        self,
+        base: str,
+        path: str,
+        where: str,
+        operation: str,
+        body: dict[str, Any],
+        *,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
-        # Never retried: a second start could queue a second upgrade.
-        answer = await self._send("POST", base, path, where, operation, body)
+        # Never retried: a second start could queue a second upgrade. A start whose answer is
+        # lost (dropped connection, a proxy's 504 after forwarding it) raises AnswerLost, so it
+        # is not sent to the next Agent either (issue 15, D8).
+        answer = await self._send("POST", base, path, where, operation, body, idempotent)
+        if not idempotent and answer.status == 504:
+            raise AnswerLost(operation, self._transport.timeout_seconds, where)
         return self._result(answer, path, where, operation)
 
     async def _send(
-        self, verb: str, base: str, path: str, where: str, operation: str, body: Any = None
+        self,
+        verb: str,
+        base: str,
+        path: str,
+        where: str,
+        operation: str,
+        body: Any = None,
+        idempotent: bool = True,
     ) -> Answer:
         headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
         url = f"{base.rstrip('/')}/api/custom/{path}"
         return await self._transport.send(
-            verb, url, where=where, operation=operation, body=body, headers=headers
+            verb,
+            url,
+            where=where,
+            operation=operation,
+            body=body,
+            headers=headers,
+            idempotent=idempotent,
         )
 
     def _result(self, answer: Answer, path: str, where: str, operation: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from pydantic import SecretStr
 
-from bot.agents.models import AdapterError, AdapterTimeout, AgentUnreachable
+from bot.agents.models import AdapterError, AdapterTimeout, AgentUnreachable, AnswerLost
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +155,19 @@ class Transport:
         operation: str,
         body: Any = None,
         headers: dict[str, str] | None = None,
+        idempotent: bool = True,
     ) -> Answer:
+        """One request. ``idempotent=False`` (a start): a connection that drops or times out
+        after the request went out raises ``AnswerLost``, never ``NotAnswering``, so the caller
+        does not send it to another Agent (issue 15, D8). Only a connection that was never made
+        proves the DMS did not get it."""
         try:
             async with self._client().request(method, url, json=body, headers=headers) as answer:
                 data = await answer.read()
                 return Answer(answer.status, data, answer.content_type)
         except TimeoutError:
+            if not idempotent:
+                raise AnswerLost(operation, self.timeout_seconds, where) from None
             raise AdapterTimeout(operation, self.timeout_seconds, where) from None
         except aiohttp.ClientConnectorCertificateError as error:
             raise UntrustedCertificate(where, _certificate_reason(error)) from None
@@ -169,7 +176,12 @@ class Transport:
                 f"The TLS handshake with {where} failed ({type(error).__name__}) while "
                 f"{operation}; check that url uses the scheme and port DataMiner serves."
             ) from None
+        except aiohttp.ClientConnectorError as error:  # never connected: nothing was sent
+            log.debug("%s did not answer while %s: %s", where, operation, type(error).__name__)
+            raise NotAnswering(where, operation) from None
         except aiohttp.ClientConnectionError as error:
+            if not idempotent:
+                raise AnswerLost(operation, self.timeout_seconds, where) from None
             log.debug("%s did not answer while %s: %s", where, operation, type(error).__name__)
             raise NotAnswering(where, operation) from None
         except aiohttp.ClientError as error:

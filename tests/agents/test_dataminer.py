@@ -28,6 +28,7 @@ from bot.agents import (
     build_adapter,
 )
 from bot.agents.dataminer import DataMinerAdapter, ManualStepRequired, RouteOptions
+from bot.agents.models import AnswerLost
 from bot.agents.dm_webapi import Credentials
 from tests.agents.contract import (
     CHECK_ONLY,
@@ -263,6 +264,36 @@ async def test_an_agent_whose_install_failed_is_stopped_on_its_old_version(
     failed = (await adapter.get_cluster()).agent("dma-02")
 
     assert (failed.state, failed.version) == (AgentState.STOPPED, OLD_VERSION)
+
+
+async def test_a_start_whose_connection_drops_after_the_dms_took_it_is_never_sent_again(
+    fake: FakeDataMiner, connect: Connect, tmp_path: Path
+) -> None:
+    """Issue 15 (D8): the DMA starts the run, then drops the connection. The adapter must not
+    send the start to the next Agent; it asks the DMS and finds the run the start began."""
+    adapter = connect(routes=RouteOptions())
+    fake.drop_after_start = 1
+
+    run_id = await adapter.start_upgrade(package_file(tmp_path, FULL_UPGRADE), UpgradeOptions())
+
+    assert fake.count("POST upgradebot/upgrades") == 1, "the start was sent once"
+    runs = await adapter.find_runs()
+    assert [(run.run_id, run.package) for run in runs] == [(run_id, FULL_UPGRADE)]
+
+
+async def test_a_start_whose_answer_is_lost_while_the_dms_cannot_be_asked_is_not_resent(
+    fake: FakeDataMiner, connect: Connect, tmp_path: Path
+) -> None:
+    """With no list of runs to settle it, a lost answer stays unknown: raised, never resent."""
+    adapter = connect(routes=RouteOptions())
+    fake.drop_after_start = 1
+    fake.failures["GET upgradebot/upgrades"] = 10
+
+    with pytest.raises(AnswerLost) as raised:
+        await adapter.start_upgrade(package_file(tmp_path, FULL_UPGRADE), UpgradeOptions())
+
+    assert fake.count("POST upgradebot/upgrades") == 1, "the start was sent once"
+    assert "may have done it" in str(raised.value)
 
 
 async def test_an_upload_nobody_answers_fails_on_every_agent_instead_of_raising(

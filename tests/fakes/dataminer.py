@@ -93,6 +93,8 @@ class FakeDataMiner:
     # what happened: (agent, method or "VERB route") per request, in order
     calls: list[tuple[str, str]] = field(default_factory=list)
     no_connection_answers: int = 0
+    # the next N start requests are carried out, then the connection drops before the answer
+    drop_after_start: int = 0
     # every route exchange that got past the token: ("VERB route", request body, status, answer)
     exchanges: list[tuple[str, Any, int, Any]] = field(default_factory=list)
 
@@ -344,6 +346,9 @@ class FakeDataMiner:
         except (AdapterError, ValidationError, KeyError) as error:
             status, answer = _script_error(error)
         self.exchanges.append((f"{request.method} {route}", body or None, status, answer))
+        if accepted and status == 202 and self.drop_after_start > 0:
+            self.drop_after_start -= 1
+            raise _Drop
         return web.json_response(answer, status=status)
 
     async def _requirements(self) -> dict[str, Any]:
