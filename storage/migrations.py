@@ -205,3 +205,11 @@ def _window_hotfixes(db: Database) -> None:
 
     for statement in CREATE_TABLES:
         db.execute(statement)
+
+
+@migration("0006_step_runs_before")
+def _step_runs_before(db: Database) -> None:
+    # The run ids the DMS listed before a step was first triggered (storage.steps), so a lost
+    # trigger answer, a Retry or a restart can find the run that trigger began by the DMS's own
+    # ids, never by comparing two hosts' clocks (issue 15).
+    db.execute("ALTER TABLE upgrade_steps ADD COLUMN runs_before TEXT")

@@ -28,8 +28,8 @@ from bot.agents import (
     build_adapter,
 )
 from bot.agents.dataminer import DataMinerAdapter, ManualStepRequired, RouteOptions
-from bot.agents.models import AnswerLost
 from bot.agents.dm_webapi import Credentials
+from bot.agents.models import AnswerLost
 from tests.agents.contract import (
     CHECK_ONLY,
     FULL_UPGRADE,

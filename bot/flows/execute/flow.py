@@ -21,6 +21,7 @@ from bot.agents.models import (
     UpgradeOptions,
     UpgradeRun,
 )
+from bot.agents.run_match import begun_run
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
@@ -91,63 +92,129 @@ async def run_from(
     items = execution_items(window, list_hotfixes(ctx.db, window.id))
     for index in range(position, len(items) + 1):
         name = _store_name(ctx, items[index - 1])
+        step = await trigger(ctx, window, index, attempt if index == position else 1, name, actor)
+        if step is None or not await follow(ctx, window, step, len(items)):
+            return
+
+    await finish_execution(ctx, window)
+
+
+async def trigger(
+    ctx: BotContext, window: Window, index: int, attempt: int, name: str, actor: str
+) -> UpgradeStep | None:
+    """Start one step, or attach to the run an earlier trigger of it began (issue 15): before
+    any start the DMS is asked which runs it has, so a lost answer, a Retry or a restart never
+    starts a step twice. The step to follow, or None when the night stops here (halted, by
+    hand, or triggered already)."""
+    adapter = ctx.adapter(window.system)
+    earlier = [s for s in list_steps(ctx.db, window.id) if s.position == index]
+    try:
+        listed: list[UpgradeRun] | None = await adapter.find_runs()
+    except ManualStepRequired:
+        listed = None  # no routes: a person starts it in Cube, and start_upgrade says how
+    except Exception as error:  # any failure to ask means: do not start
+        log.warning("%s: cannot list the DMS's runs before step %s: %s", window.label, index, error)
         try:
             step = begin_step(
                 ctx.db,
                 window_id=window.id,
                 position=index,
-                attempt=attempt if index == position else 1,
+                attempt=attempt,
                 package=name,
                 at=ctx.now(),
                 actor=actor,
             )
         except StepAlreadyTriggered:
             log.error("%s: step %s already triggered; not triggering again", window.label, index)
-            return
-        try:
-            (package,) = package_files(ctx.config.packages.dir, [name])
-            run_id = await ctx.adapter(window.system).start_upgrade(
-                package, UpgradeOptions(all_agents=True, failover_policy="simultaneously")
-            )
-        except ManualStepRequired as manual:
-            step = set_step_run(ctx.db, step.id, run_id=MANUAL, at=ctx.now())
-            await post_keyed(
-                ctx,
-                window,
-                f"manual:{step.id}",
-                f"✋ {window.label} step {step.position}: a person runs it in Cube.",
-                manual_blocks(window, step, manual.instructions, None),
-            )
-            ctx.spawn(watch_by_hand(ctx, window, step))
-            return
-        except AdapterTimeout as error:
-            # The request may have reached the DMS: never offer a blind retry as if it had not.
-            step = finish_step(
-                ctx.db, step.id, status="unknown", at=ctx.now(), error=f"{error} {UNCONFIRMED}"
-            )
-            await halt(ctx, window, step, None)
-            return
-        except (UpgradeBotError, OSError, ValueError) as error:
-            # Refused before anything started: a missing package, an agent down, a run active.
-            step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=str(error))
-            await halt(ctx, window, step, None)
-            return
-        except Exception as error:
-            log.exception("%s: triggering step %s failed unexpectedly", window.label, index)
-            step = finish_step(
-                ctx.db,
-                step.id,
-                status="unknown",
-                at=ctx.now(),
-                error=f"{type(error).__name__}: {error}. {UNCONFIRMED}",
-            )
-            await halt(ctx, window, step, None)
-            return
-        step = set_step_run(ctx.db, step.id, run_id=run_id, at=ctx.now())
-        if not await follow(ctx, window, step, len(items)):
-            return
+            return None
+        step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=_unasked(error))
+        await halt(ctx, window, step, None)
+        return None
+    try:
+        step = begin_step(
+            ctx.db,
+            window_id=window.id,
+            position=index,
+            attempt=attempt,
+            package=name,
+            at=ctx.now(),
+            actor=actor,
+            runs_before=None if listed is None else [run.run_id for run in listed],
+        )
+    except StepAlreadyTriggered:
+        log.error("%s: step %s already triggered; not triggering again", window.label, index)
+        return None
+    if listed is not None and earlier:
+        # A Retry: an earlier attempt may have started the run after all (its answer lost).
+        found = begun_run(listed, name, _baseline(earlier), _claimed(ctx, window))
+        if found is not None:
+            log.warning("%s: step %s already runs as %s; attaching", window.label, index, found)
+            return set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
+    try:
+        (package,) = package_files(ctx.config.packages.dir, [name])
+        run_id = await adapter.start_upgrade(
+            package, UpgradeOptions(all_agents=True, failover_policy="simultaneously")
+        )
+    except ManualStepRequired as manual:
+        step = set_step_run(ctx.db, step.id, run_id=MANUAL, at=ctx.now())
+        await post_keyed(
+            ctx,
+            window,
+            f"manual:{step.id}",
+            f"✋ {window.label} step {step.position}: a person runs it in Cube.",
+            manual_blocks(window, step, manual.instructions, None),
+        )
+        ctx.spawn(watch_by_hand(ctx, window, step))
+        return None
+    except AdapterTimeout as error:
+        # The request may have reached the DMS: ask it, and never offer a blind retry.
+        return await _settle(ctx, window, step, f"{error} {UNCONFIRMED}")
+    except (UpgradeBotError, OSError, ValueError) as error:
+        # Refused before anything started: a missing package, an agent down, a run active.
+        step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=str(error))
+        await halt(ctx, window, step, None)
+        return None
+    except Exception as error:
+        log.exception("%s: triggering step %s failed unexpectedly", window.label, index)
+        return await _settle(ctx, window, step, f"{type(error).__name__}: {error}. {UNCONFIRMED}")
+    return set_step_run(ctx.db, step.id, run_id=run_id, at=ctx.now())
 
-    await finish_execution(ctx, window)
+
+def _unasked(error: Exception) -> str:
+    return (
+        f"The DMS could not say which upgrades it runs ({error}), so nothing was started; "
+        "retry once it answers."
+    )
+
+
+def _baseline(attempts: Sequence[UpgradeStep]) -> list[str] | None:
+    """The run ids the DMS listed before the first attempt of a step: runs not among them are
+    candidates for having been begun by this step."""
+    return attempts[0].runs_before if attempts else None
+
+
+def _claimed(ctx: BotContext, window: Window) -> set[str]:
+    return {s.run_id for s in list_steps(ctx.db, window.id) if s.run_id}
+
+
+async def _settle(
+    ctx: BotContext, window: Window, step: UpgradeStep, unconfirmed: str
+) -> UpgradeStep | None:
+    """A trigger whose outcome is unknown: the run it began, if the DMS lists one, is attached
+    to; otherwise the step is halted unknown and a Retry asks the DMS again first."""
+    try:
+        runs = await ctx.adapter(window.system).find_runs()
+    except Exception as error:  # cannot ask: the outcome stays unknown
+        log.warning("%s: cannot settle step %s: %s", window.label, step.position, error)
+        runs = []
+    earlier = [s for s in list_steps(ctx.db, window.id) if s.position == step.position]
+    found = begun_run(runs, step.package, _baseline(earlier), _claimed(ctx, window))
+    if found is not None:
+        log.warning("%s: step %s started as %s after all", window.label, step.position, found)
+        return set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
+    step = finish_step(ctx.db, step.id, status="unknown", at=ctx.now(), error=unconfirmed)
+    await halt(ctx, window, step, None)
+    return None
 
 
 async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int) -> bool:
@@ -334,14 +401,17 @@ async def resume(ctx: BotContext, window: Window) -> None:
 
 
 async def _reattach_unknown(ctx: BotContext, window: Window, step: UpgradeStep, total: int) -> None:
-    runs = await ctx.adapter(window.system).find_runs()
-    match = [
-        r
-        for r in runs
-        if r.package == step.package and (r.started_at is None or r.started_at >= step.started_at)
-    ]
-    if match:
-        step = set_step_run(ctx.db, step.id, run_id=match[-1].run_id, at=ctx.now())
+    """A restart found a step ``triggering``: the run it began, by the DMS's run ids (never by
+    comparing start times across two clocks), or a halt as unknown."""
+    try:
+        runs = await ctx.adapter(window.system).find_runs()
+    except Exception as error:  # not knowing is halting, never re-triggering
+        log.warning("%s: cannot list runs to re-attach: %s", window.label, error)
+        runs = []
+    earlier = [s for s in list_steps(ctx.db, window.id) if s.position == step.position]
+    found = begun_run(runs, step.package, _baseline(earlier), _claimed(ctx, window))
+    if found is not None:
+        step = set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
         if await follow(ctx, window, step, total):
             await run_from(ctx, window, step.position + 1, 1, "upgradebot")
         return
@@ -371,6 +441,14 @@ def halted_step(ctx: BotContext, window: Window, position: int) -> tuple[int, in
     ):
         raise NotAllowed(f"{window.label} has no halted step {position}; nothing was changed.")
     return position, steps[-1].attempt
+
+
+async def retry(ctx: BotContext, window: Window, position: int, user: str) -> None:
+    """Retry a halted step: a new attempt, which first asks the DMS whether an earlier attempt
+    began the run after all (then it attaches; issue 15, D7)."""
+    await ctx.roles.require(GateId.G4, user)
+    position, attempt = halted_step(ctx, window, position)
+    await run_from(ctx, window, position, attempt + 1, user)
 
 
 async def abort(ctx: BotContext, window: Window, position: int, user: str, action: str) -> Window:
