@@ -27,6 +27,7 @@ from bot.app import build_app
 from bot.context import BotContext, utc_now
 from bot.flows.execute.flow import resume_all
 from bot.flows.window.timed import HANDLERS
+from bot.outbox import ensure_dispatcher
 from bot.releases import load_catalog, load_known_issues
 from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
@@ -122,6 +123,7 @@ async def start_scheduler(ctx: BotContext) -> None:
     log.info("scheduler armed: %s", report)
 
     await resume_all(ctx)
+    ensure_dispatcher(ctx)  # messages still owed from before the restart (issue 15)
 
 
 async def start_http(

@@ -221,6 +221,7 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
     """Monitor one run until it ends; True when it succeeded."""
     adapter = ctx.adapter(window.system)
     last_edit = 0.0
+    last_shown = ""
     run: UpgradeRun | None = None
     startup = StartupWatch()
     while True:
@@ -231,16 +232,26 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
             log.info("%s: progress unavailable (%s); still watching", window.label, error)
             await asyncio.sleep(ctx.poll_seconds)
             continue
+        except Exception:
+            # A malformed answer or an adapter bug must not end the watch (issue 15, D5).
+            log.exception("%s: reading progress failed unexpectedly; still watching", window.label)
+            await asyncio.sleep(ctx.poll_seconds)
+            continue
         startup.see(run)
-        if run.finished or time.monotonic() - last_edit >= ctx.progress_edit_seconds:
-            await post_keyed(
-                ctx,
-                window,
-                "progress",
-                progress_text(window, step, total, run),
-                progress_blocks(window, step, total, run),
-            )
-            last_edit = time.monotonic()
+        text, blocks = (
+            progress_text(window, step, total, run),
+            progress_blocks(window, step, total, run),
+        )
+        shown = f"{text}{blocks}"
+        if shown != last_shown and (
+            run.finished or time.monotonic() - last_edit >= ctx.progress_edit_seconds
+        ):
+            # Coalesced: no edit while nothing changed, at most one per progress_edit_seconds.
+            try:
+                await post_keyed(ctx, window, "progress", text, blocks)
+                last_edit, last_shown = time.monotonic(), shown
+            except Exception:
+                log.exception("%s: the progress message could not be queued", window.label)
         # A failed run still settles on the other agents; report once DataMiner is done with it.
         if run.failed and run.finished:
             done = finish_step(
