@@ -65,6 +65,8 @@ class BotContext:
     outbox_tick_seconds: float = 1.0
     outbox_backoff_seconds: float = 1.0
     outbox_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    # A step not done after this many times its share of the estimate is halted (issue 15).
+    step_deadline_factor: float = 2.0
 
     def track(self) -> None:
         """Count the current task as work in flight, so a shutdown waits for it."""

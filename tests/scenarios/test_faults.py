@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -25,6 +26,7 @@ from storage.outbox import pending_messages
 from tests.fakes.bot import BOT_TOKEN, SECRET, FakeClock, Harness, fast, make_context
 from tests.scenarios.test_night import (
     CHANNEL,
+    OPERATOR,
     give_go,
     ready_at_start,
     reply,
@@ -32,6 +34,7 @@ from tests.scenarios.test_night import (
     thread,
     until_state,
 )
+from tests.scenarios.test_propose_approve import texts
 
 
 async def until(condition: Callable[[], bool], what: str = "", timeout: float = 20) -> None:
@@ -166,3 +169,52 @@ async def test_messages_still_owed_when_the_bot_stops_are_delivered_after_the_re
     finally:
         await session.close()
         await stub.stop()
+
+
+async def test_a_step_not_finished_in_time_is_halted_and_retry_watches_the_same_run(
+    bot: Harness,
+) -> None:
+    """2h/D6: past its share of the estimate the step stops with the operators mentioned;
+    Retry attaches to the run the DMS still has, it is never started again."""
+    await ready_at_start(bot)
+    dms = sim(bot)
+    dms.step_seconds = 0.3
+    await give_go(bot)
+    await until(lambda: any(s.status == "running" for s in list_steps(bot.ctx.db, 1)))
+    bot.clock.advance(timedelta(hours=6))
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("❌ #1 stopped") for m in thread(bot)), timeout=10
+    )
+    halted = reply(bot, "❌ #1 stopped: step 1")
+    assert "<@U0OLGA>" in halted["text"]
+    assert "not finished in time" in texts(halted)
+    while not all(run.finished for run in await dms.find_runs()):  # the DMS ends the run
+        await asyncio.sleep(0.02)
+    dms.step_seconds = 0.01
+    await bot.click(RunAction.RETRY, halted, OPERATOR, channel=CHANNEL)
+    await the_night_ends_at_g5_once(bot)
+    assert dms.start_requests == 3
+    assert [(s.position, s.attempt, s.status) for s in list_steps(bot.ctx.db, 1)] == [
+        (1, 1, "unknown"),
+        (1, 2, "done"),
+        (2, 1, "done"),
+        (3, 1, "done"),
+    ]
+
+
+async def test_a_dms_that_stops_answering_mid_step_is_said_once_in_the_thread(
+    bot: Harness,
+) -> None:
+    """2b: the whole DMS silent during a step: one notice, then the night goes on."""
+    await ready_at_start(bot)
+    dms = sim(bot)
+    dms.step_seconds = 0.2
+    await give_go(bot)
+    await until(lambda: any(s.status == "running" for s in list_steps(bot.ctx.db, 1)))
+    dms.faults.unreachable.update(["dma-night-01", "dma-night-02", "dma-night-03"])
+    await bot.stub.wait_until(
+        lambda: any("the DMS does not answer" in m["text"] for m in thread(bot)), timeout=10
+    )
+    dms.faults.unreachable.clear()
+    await the_night_ends_at_g5_once(bot)
+    assert sum("the DMS does not answer" in m["text"] for m in thread(bot)) == 1

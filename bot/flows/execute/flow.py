@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.agents.models import (
@@ -22,10 +23,12 @@ from bot.agents.models import (
     UpgradeRun,
 )
 from bot.agents.run_match import begun_run
+from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.proposal import ProposalDetails
+from bot.domain.windows import to_slack_date
 from bot.evidence.packages import package_files
 from bot.flows.execute.blocks import (
     halt_blocks,
@@ -146,7 +149,7 @@ async def trigger(
         return None
     if listed is not None and earlier:
         # A Retry: an earlier attempt may have started the run after all (its answer lost).
-        found = begun_run(listed, name, _baseline(earlier), _claimed(ctx, window))
+        found = begun_run(listed, name, _baseline(earlier), _claimed(ctx, window, index))
         if found is not None:
             log.warning("%s: step %s already runs as %s; attaching", window.label, index, found)
             return set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
@@ -193,8 +196,14 @@ def _baseline(attempts: Sequence[UpgradeStep]) -> list[str] | None:
     return attempts[0].runs_before if attempts else None
 
 
-def _claimed(ctx: BotContext, window: Window) -> set[str]:
-    return {s.run_id for s in list_steps(ctx.db, window.id) if s.run_id}
+def _claimed(ctx: BotContext, window: Window, position: int | None = None) -> set[str]:
+    """Run ids other step rows account for. A run of an attempt of ``position`` whose outcome
+    is unknown (it did not finish in time) is not: a Retry attaches to it again."""
+    return {
+        s.run_id
+        for s in list_steps(ctx.db, window.id)
+        if s.run_id and not (s.position == position and s.status == "unknown")
+    }
 
 
 async def _settle(
@@ -217,19 +226,42 @@ async def _settle(
     return None
 
 
+def step_allowance(window: Window, total: int, factor: float) -> timedelta:
+    """How long one step may take before the bot stops waiting for it: ``factor`` times its
+    share of the estimate's high end, and never under ten minutes."""
+    estimate = ProposalDetails.model_validate(window.plan).estimate
+    share = estimate.high / max(total, 1)
+    return max(share * factor, MIN_STEP_ALLOWANCE)
+
+
+MIN_STEP_ALLOWANCE = timedelta(minutes=10)
+SILENT_POLLS = 3  # progress reads failing in a row before the thread is told
+
+
 async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int) -> bool:
-    """Monitor one run until it ends; True when it succeeded."""
+    """Monitor one run until it ends; True when it succeeded. Past the step's deadline (from the
+    estimate) the step is halted as not finished in time, with Retry (which attaches to the same
+    run) and Abort, and the operators are mentioned (issue 15, D6)."""
     adapter = ctx.adapter(window.system)
     last_edit = 0.0
     last_shown = ""
     run: UpgradeRun | None = None
     startup = StartupWatch()
+    deadline = step.started_at + step_allowance(window, total, ctx.step_deadline_factor)
+    silent = 0
     while True:
+        if ctx.now() >= deadline:
+            await _out_of_time(ctx, window, step, run, deadline)
+            return False
         try:
             run = await adapter.get_progress(step.run_id or "")
+            silent = 0
         except AdapterError as error:
             # While agents restart their web API may not answer: expected, keep watching.
             log.info("%s: progress unavailable (%s); still watching", window.label, error)
+            silent += 1
+            if silent == SILENT_POLLS:
+                await _say_silent(ctx, window, step, error, deadline)
             await asyncio.sleep(ctx.poll_seconds)
             continue
         except Exception:
@@ -270,6 +302,40 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
         await asyncio.sleep(ctx.poll_seconds)
 
 
+async def _say_silent(
+    ctx: BotContext, window: Window, step: UpgradeStep, error: Exception, deadline: datetime
+) -> None:
+    """Once per step: the DMS stopped answering; the bot keeps watching until the deadline."""
+    try:
+        await post_keyed(
+            ctx,
+            window,
+            f"silent:{step.id}",
+            f"⚠️ {window.label} step {step.position}: the DMS does not answer ({error}). The bot "
+            f"keeps watching until {to_slack_date(deadline)} and then stops the step.",
+        )
+    except Exception:
+        log.exception("%s: could not queue the notice that the DMS is silent", window.label)
+
+
+async def _out_of_time(
+    ctx: BotContext,
+    window: Window,
+    step: UpgradeStep,
+    run: UpgradeRun | None,
+    deadline: datetime,
+) -> None:
+    allowed = deadline - step.started_at
+    minutes = round(allowed.total_seconds() / 60)
+    error = (
+        f"not finished in time: the step was allowed {minutes} min from the estimate and the DMS "
+        "does not report it done. Look in Cube (System Center > Agents > Upgrades); Retry "
+        "watches the same run again, Abort ends the window."
+    )
+    done = finish_step(ctx.db, step.id, status="unknown", at=ctx.now(), error=error)
+    await halt(ctx, window, done, run, notify=True)
+
+
 class StartupWatch:
     """The slowest agent's start-up in a run ("starting" until done), as seen while polling;
     later estimates of this system use it instead of the configured ``startup_time``."""
@@ -291,8 +357,16 @@ class StartupWatch:
         return {"startup_seconds": round(max(self._seconds.values()), 3)} if self._seconds else {}
 
 
-async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeRun | None) -> None:
-    """Stop and say what failed, where, the cluster's state, the logs and the choices."""
+async def halt(
+    ctx: BotContext,
+    window: Window,
+    step: UpgradeStep,
+    run: UpgradeRun | None,
+    *,
+    notify: bool = False,
+) -> None:
+    """Stop and say what failed, where, the cluster's state, the logs and the choices;
+    ``notify`` mentions the operators."""
     try:
         cluster = await asyncio.wait_for(
             ctx.adapter(window.system).get_cluster(), ctx.adapter_timeout_seconds
@@ -304,7 +378,8 @@ async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeR
         ctx,
         window,
         f"halt:{step.id}",
-        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed.",
+        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed."
+        + (f" {mention(ctx.config.roles.operators)}" if notify else ""),
         halt_blocks(window, step, run, agents),
     )
 
