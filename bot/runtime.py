@@ -27,6 +27,7 @@ from bot.app import build_app
 from bot.context import BotContext, utc_now
 from bot.flows.execute.flow import resume_all
 from bot.flows.window.timed import HANDLERS
+from bot.intake import Refused, check_body, is_replayed
 from bot.outbox import ensure_dispatcher
 from bot.releases import load_catalog, load_known_issues
 from bot.roles import RoleResolver
@@ -100,6 +101,14 @@ def http_app(bolt: AsyncApp, ctx: BotContext) -> web.Application:
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")
         if not stamp.isdigit() or not request.headers.get("X-Slack-Signature"):
             return web.Response(status=401, text="missing Slack signature")
+        try:
+            identity = check_body(request.content_type, await request.read())
+        except Refused as refused:
+            return web.Response(status=refused.status, text=refused.sentence)
+        retry = request.headers.get("X-Slack-Retry-Num")
+        if is_replayed(ctx.db, identity, retry, ctx.now()):
+            # Slack retried a request the bot already took: answered, done once (issue 15).
+            return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     async def healthz(request: web.Request) -> web.Response:
