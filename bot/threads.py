@@ -88,3 +88,5 @@ async def tell(
         )
     except SlackApiError as error:
         log.warning("could not tell %s: %s", user, error.response.get("error"))
+    except Exception as error:  # a timeout or dropped link costs the sentence, not the caller
+        log.warning("could not tell %s: %s", user, type(error).__name__)

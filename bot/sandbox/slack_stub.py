@@ -18,9 +18,10 @@ All of them are read the same way here.
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,6 +114,7 @@ class SlackStub:
         self._delays: dict[str, float] = {}
         self._late: dict[str, list[list[float]]] = {}  # method -> [[seconds, times left]]
         self._drops: dict[str, list[list[Any]]] = {}  # method -> [[after_work, times left]]
+        self._chaos: tuple[float, frozenset[str], random.Random, float] | None = None
         # Replaced on every change, so waiters wake without polling and notifying stays
         # synchronous (usable where no await is possible, e.g. during cancellation).
         self._changed = asyncio.Event()
@@ -246,7 +248,21 @@ class SlackStub:
         fault ``dropped`` or ``dropped_after_work``."""
         self._drops.setdefault(method, []).append([after_work, times])
 
+    def chaos(
+        self,
+        rate: float,
+        methods: Sequence[str],
+        *,
+        seed: int = 0,
+        late_seconds: float = 3.0,
+    ) -> None:
+        """From now on each call to one of ``methods`` fails with probability ``rate``: a 429
+        (Retry-After 1), a 500, or an answer ``late_seconds`` late for work done, at random
+        (seeded). For benchmarks of a night under Slack's faults; ``clear_faults`` ends it."""
+        self._chaos = (rate, frozenset(methods), random.Random(seed), late_seconds)
+
     def clear_faults(self) -> None:
+        self._chaos = None
         self._faults.clear()
         self._delays.clear()
         self._late.clear()
@@ -288,6 +304,7 @@ class SlackStub:
             # The client gave up on a slow answer; that still counts as an attempt.
             self._record(RecordedCall(method, args, token, self.store.clock(), 0, {}, "abandoned"))
             raise
+        self._roll_chaos(method)
         dropped = _take_counted(self._drops, method)
         if dropped is not None and not dropped:
             self._record(RecordedCall(method, args, token, self.store.clock(), 0, {}, "dropped"))
@@ -313,6 +330,18 @@ class SlackStub:
         if late is not None:
             await asyncio.sleep(float(late))  # the work is done; only the answer is late
         return web.json_response(body, status=status, headers=headers)
+
+    def _roll_chaos(self, method: str) -> None:
+        if self._chaos is None:
+            return
+        rate, methods, dice, late_seconds = self._chaos
+        if method not in methods or dice.random() >= rate:
+            return
+        kind = dice.choice(("429", "500", "late"))
+        if kind == "late":
+            self.late(method, late_seconds)
+        else:
+            self.fail(method, status=int(kind))
 
     def _hang_up(self, request: web.Request) -> web.Response:
         if request.transport is not None:
