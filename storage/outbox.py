@@ -106,6 +106,17 @@ def mark_delivered(db: Database, message: OutboxMessage) -> bool:
     return cursor.rowcount == 1
 
 
+def is_owed_or_sent(db: Database, window_id: int, key: str) -> bool:
+    """True once ``key`` was written to the outbox (delivered or still owed) or posted before
+    the outbox existed: a start-up check that nothing a window needs was never attempted."""
+    row = db.execute(
+        "SELECT 1 FROM outbox WHERE window_id = ? AND key = ?"
+        " UNION SELECT 1 FROM window_messages WHERE window_id = ? AND key = ?",
+        [window_id, key, window_id, key],
+    ).fetchone()
+    return row is not None
+
+
 def get_message(db: Database, message_id: int) -> OutboxMessage | None:
     rows = list(db.query("SELECT * FROM outbox WHERE id = ?", [message_id]))
     return _to_message(rows[0]) if rows else None

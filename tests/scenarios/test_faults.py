@@ -218,3 +218,80 @@ async def test_a_dms_that_stops_answering_mid_step_is_said_once_in_the_thread(
     dms.faults.unreachable.clear()
     await the_night_ends_at_g5_once(bot)
     assert sum("the DMS does not answer" in m["text"] for m in thread(bot)) == 1
+
+
+async def restarted(bot: Harness, tmp_path: Path, clock: FakeClock) -> Harness:
+    """The bot dies where it stands (nothing in flight may finish) and starts again from its
+    database; the simulated DMS outlives it."""
+    first = bot.running
+    first.ctx.shutdown_grace_seconds = 0.0
+    await first.stop()
+    ctx = fast(make_context(tmp_path, bot.stub.base_url, clock))
+    ctx.adapters = dict(first.ctx.adapters)
+    second = await start_http(ctx, SECRET, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{second.port}"
+    return Harness(bot.stub, second, clock, bot.session, url, tmp_path)
+
+
+SLOW = {"dma-night-01": 30.0, "dma-night-02": 30.0, "dma-night-03": 30.0}
+
+
+async def test_a_bot_stopped_between_verifying_and_the_g5_message_posts_it_at_start(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """D1/6c: killed while the post-check gathers evidence: the window is `verifying` with no
+    G5 message; the next start verifies again and posts it, once."""
+    stub = SlackStub(bot_token=BOT_TOKEN, usergroups={"S0ADMINS": ["U0BOB"]})
+    api = await stub.start()
+    session = aiohttp.ClientSession()
+    try:
+        first = await start_http(fast(make_context(tmp_path, api, clock)), SECRET, "127.0.0.1", 0)
+        bot = Harness(stub, first, clock, session, f"http://127.0.0.1:{first.port}", tmp_path)
+        await ready_at_start(bot)
+        sim(bot).step_seconds = 0.2
+        await give_go(bot)
+        await until(lambda: len(list_steps(first.ctx.db, 1)) == 3)
+        sim(bot).faults.slow.update(SLOW)  # the post-check will wait on every agent
+        await until_state(bot, WindowState.VERIFYING, timeout=20)
+        bot = await restarted(bot, tmp_path, clock)
+        assert "verify" not in keys_in_thread(bot)
+        sim(bot).faults.slow.clear()
+        await the_night_ends_at_g5_once(bot)
+        await bot.running.stop()
+        await sim(bot).shutdown()
+    finally:
+        await session.close()
+        await stub.stop()
+
+
+async def test_a_bot_stopped_between_a_failed_step_and_its_halt_message_posts_it_at_start(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """D1/6b: killed after the step was recorded failed, before Retry/Abort reached Slack."""
+    stub = SlackStub(bot_token=BOT_TOKEN, usergroups={"S0ADMINS": ["U0BOB"]})
+    api = await stub.start()
+    session = aiohttp.ClientSession()
+    try:
+        first = await start_http(fast(make_context(tmp_path, api, clock)), SECRET, "127.0.0.1", 0)
+        bot = Harness(stub, first, clock, session, f"http://127.0.0.1:{first.port}", tmp_path)
+        await ready_at_start(bot)
+        sim(bot).faults.fail_upgrade["dma-night-02"] = 1
+        sim(bot).step_seconds = 0.2
+        await give_go(bot)
+        await until(lambda: len(list_steps(first.ctx.db, 1)) == 1)
+        sim(bot).faults.slow.update(SLOW)  # the halt reads the cluster first: slowly
+        await until(lambda: [s.status for s in list_steps(first.ctx.db, 1)] == ["failed"])
+        bot = await restarted(bot, tmp_path, clock)
+        sim(bot).faults.slow.clear()
+        await bot.stub.wait_until(
+            lambda: any(m["text"].startswith("❌ #1 stopped: step 1") for m in thread(bot)),
+            timeout=10,
+        )
+        halted = reply(bot, "❌ #1 stopped: step 1")
+        assert "Retry step" in texts(halted) and "Abort" in texts(halted)
+        assert keys_in_thread(bot)[f"halt:{list_steps(bot.ctx.db, 1)[0].id}"] == 1
+        await bot.running.stop()
+        await sim(bot).shutdown()
+    finally:
+        await session.close()
+        await stub.stop()

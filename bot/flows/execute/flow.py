@@ -38,7 +38,7 @@ from bot.flows.execute.blocks import (
     watch_blocks,
 )
 from bot.flows.propose.flow import refresh_proposal
-from bot.flows.verify.flow import finish_execution
+from bot.flows.verify.flow import finish_execution, run_verification
 from bot.threads import post_keyed
 from bot.transitions import move
 from storage import (
@@ -52,6 +52,7 @@ from storage import (
     record_ack,
     set_step_run,
 )
+from storage.outbox import is_owed_or_sent
 
 log = logging.getLogger(__name__)
 
@@ -484,6 +485,9 @@ async def resume(ctx: BotContext, window: Window) -> None:
         return
     if last.status == "done":
         await run_from(ctx, window, last.position + 1, 1, "upgradebot")
+        return
+    if last.status in ("failed", "unknown"):
+        await _repost_halt(ctx, window, last)
 
 
 async def _reattach_unknown(ctx: BotContext, window: Window, step: UpgradeStep, total: int) -> None:
@@ -515,6 +519,19 @@ async def resume_all(ctx: BotContext) -> None:
     for window in list_windows(ctx.db, states=[WindowState.EXECUTING]):
         log.warning("re-attaching to %s, which was executing when the bot stopped", window.label)
         ctx.spawn(resume(ctx, window))
+    for window in list_windows(ctx.db, states=[WindowState.VERIFYING]):
+        if not is_owed_or_sent(ctx.db, window.id, "verify"):
+            # Stopped between `verifying` and the G5 message (issue 15, D1): post it now.
+            log.warning("%s is verifying without its G5 message; verifying again", window.label)
+            ctx.spawn(run_verification(ctx, window))
+
+
+async def _repost_halt(ctx: BotContext, window: Window, step: UpgradeStep) -> None:
+    """A halted step whose Retry/Abort message was never attempted (the bot stopped between
+    the two writes): post it now, from the database alone (issue 15, D1)."""
+    if not is_owed_or_sent(ctx.db, window.id, f"halt:{step.id}"):
+        log.warning("%s: step %s halted without its message; posting it", window.label, step.id)
+        await halt(ctx, window, step, None)
 
 
 def halted_step(ctx: BotContext, window: Window, position: int) -> tuple[int, int]:
