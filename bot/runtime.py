@@ -34,6 +34,7 @@ from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
 from storage import open_database
+from storage.health import write_problem
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ def http_app(bolt: AsyncApp, ctx: BotContext) -> web.Application:
 
     async def healthz(request: web.Request) -> web.Response:
         ctx.db.execute("select 1").fetchone()
+        if problem := write_problem(ctx.db):
+            return web.json_response({"ok": False, "database": problem}, status=503)
         scheduler = ctx.scheduler
         if scheduler is None or not scheduler.running:
             return web.json_response({"ok": False, "scheduler": "not running"}, status=503)
