@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.sandbox.signing import interaction_body, slash_command_body
-from storage import list_check_runs
-from tests.fakes.bot import CHANNEL, PROPOSER, Harness
+from bot.domain.models import WindowState
+from bot.ids import Action
+from bot.sandbox.signing import block_action_payload, interaction_body, slash_command_body
+from storage import get_window, list_check_runs
+from tests.fakes.bot import APPROVER, CHANNEL, PROPOSER, Harness
 from tests.scenarios.test_gates import approved, close_details
+from tests.scenarios.test_propose_approve import propose
 
 
 async def test_a_precheck_command_retried_by_slack_runs_the_precheck_once(bot: Harness) -> None:
@@ -49,3 +52,20 @@ async def test_a_click_retried_by_slack_is_answered_without_reaching_bolt(bot: H
     first = await bot.post(body)
     again = await bot.post(body, headers={"X-Slack-Retry-Num": "1"})
     assert first[0] == 404 and again == (200, "")
+
+
+async def test_a_button_naming_another_window_than_its_message_is_refused(bot: Harness) -> None:
+    """D19: Approve on #1's message with a value naming #2 approves nothing."""
+    first = await propose(bot)
+    await propose(bot, "propose lab 10.5 2026-12-03T22:00 4h")
+    payload = block_action_payload(
+        Action.APPROVE, value="2", message=first, user_id=APPROVER, channel_id=CHANNEL
+    )
+    status, _ = await bot.post(interaction_body(payload))
+    assert status == 200
+    told = await bot.wait_ephemeral(APPROVER)
+    assert "belongs to another window's message" in told[-1]
+    assert [get_window(bot.ctx.db, i).state for i in (1, 2)] == [  # type: ignore[union-attr]
+        WindowState.PROPOSED,
+        WindowState.PROPOSED,
+    ]
