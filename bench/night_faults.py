@@ -6,7 +6,7 @@ Prints, for each kind of night, the median wall time from the go to the G5 messa
 runs, and for the faulted nights the ratio to the fault-free median (target: within 1.5x),
 messages lost (a key of the fault-free thread missing, or still owed) and duplicates (a key
 twice in the thread): both must be 0.
-Run: .venv/bin/python bench/night_faults.py [runs]
+Run: .venv/bin/python bench/night_faults.py [runs] [Slack fault rate, default 0.05]
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ async def drop_one_agent_per_step(ctx_db: object, dms: SimulatedAdapter, seed: i
         await asyncio.sleep(0.02)
 
 
-async def one_night(faulted: bool, seed: int) -> tuple[float, Counter[str], int, int]:
+async def one_night(
+    faulted: bool, seed: int, fault_rate: float = SLACK_FAULT_RATE
+) -> tuple[float, Counter[str], int, int]:
     """Wall seconds from the go to G5, the thread's keys, rows still owed at the end, and the
     Slack calls that were answered with a fault."""
     stub = SlackStub(bot_token=BOT_TOKEN, usergroups={"S0ADMINS": ["U0BOB"]})
@@ -90,7 +92,7 @@ async def one_night(faulted: bool, seed: int) -> tuple[float, Counter[str], int,
                 await ready_at_start(bot)
                 dropper = None
                 if faulted:
-                    stub.chaos(SLACK_FAULT_RATE, NIGHT_METHODS, seed=seed, late_seconds=3.0)
+                    stub.chaos(fault_rate, NIGHT_METHODS, seed=seed, late_seconds=3.0)
                     dropper = asyncio.create_task(drop_one_agent_per_step(ctx.db, dms, seed))
                 calls_before = len(stub.calls)
                 go_at = time.perf_counter()
@@ -118,7 +120,7 @@ async def one_night(faulted: bool, seed: int) -> tuple[float, Counter[str], int,
     return seconds, keys, owed, faults
 
 
-async def main(runs: int) -> None:
+async def main(runs: int, fault_rate: float) -> None:
     logging.disable(logging.CRITICAL)
     clean: list[float] = []
     faulty: list[float] = []
@@ -128,7 +130,7 @@ async def main(runs: int) -> None:
         seconds, keys, _, _ = await one_night(False, run)
         clean.append(seconds)
         expected = keys
-        seconds, keys, owed, faults = await one_night(True, 1000 + run)
+        seconds, keys, owed, faults = await one_night(True, 1000 + run, fault_rate)
         faulty.append(seconds)
         injected += faults
         lost += owed + len(set(expected) - set(keys))
@@ -140,7 +142,7 @@ async def main(runs: int) -> None:
     )
     print(f"fault-free night, go to G5: median {fault_free:6.2f} s  ({clean})")
     print(
-        f"faulted night ({SLACK_FAULT_RATE:.0%} Slack calls 429/500/late, an Agent dropping "
+        f"faulted night ({fault_rate:.0%} Slack calls 429/500/late, an Agent dropping "
         f"each step): median {faulted:6.2f} s"
     )
     print(f"Slack calls answered with a fault in the faulted nights: {injected}")
@@ -149,4 +151,5 @@ async def main(runs: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 3))
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    asyncio.run(main(runs, float(sys.argv[2]) if len(sys.argv) > 2 else SLACK_FAULT_RATE))
