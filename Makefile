@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/precheck.py
 	$(BIN)/python bench/night.py
+	$(BIN)/python bench/night_faults.py
 	$(BIN)/python bench/sandbox.py
 
 clean:

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import guard, slash
+from bot.belongs import only_its_own_window
 from bot.context import BotContext
 from bot.flows.approve import listeners as approve
 from bot.flows.details import listeners as details
@@ -35,6 +36,7 @@ def build_app(ctx: BotContext, signing_secret: str) -> AsyncApp:
         signing_secret=signing_secret,
         raise_error_for_unhandled_request=False,
     )
+    app.use(only_its_own_window(ctx))
     for kind, name, handler in listener_table(ctx):
         getattr(app, kind)(name)(handler)
 

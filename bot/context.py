@@ -62,6 +62,14 @@ class BotContext:
     progress_edit_seconds: float = 3.0  # at most one edit of the progress message this often
     shutdown_grace_seconds: float = 10.0
     scheduler: TimedActions | None = None
+    # The outbox dispatcher (bot/outbox.py, issue 15): its task, how often it looks again and
+    # its first backoff after a failed delivery; one lock per outbox row being delivered.
+    outbox_task: asyncio.Task[object] | None = None
+    outbox_tick_seconds: float = 1.0
+    outbox_backoff_seconds: float = 1.0
+    outbox_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    # A step not done after this many times its share of the estimate is halted (issue 15).
+    step_deadline_factor: float = 2.0
 
     def track(self) -> None:
         """Count the current task as work in flight, so a shutdown waits for it."""

@@ -16,6 +16,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import InputError, UpgradeBotError
 from bot.threads import tell
+from storage.health import storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,10 @@ async def guarded(
         result = messages.with_usage(error.message, error.hint, command or "help")
     except UpgradeBotError as error:
         result = error.message
-    except Exception:
+    except Exception as error:
         ref = secrets.token_hex(3)
         log.exception("unexpected error (ref %s)", ref)
-        result = messages.unexpected(ref)
+        result = storage_failure(error) or messages.unexpected(ref)
     if result:
         await tell(ctx, channel, user, result, thread_ts=thread_ts)
 

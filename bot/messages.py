@@ -97,7 +97,11 @@ def cancelled(window_label: str) -> str:
 
 
 def unexpected(ref: str) -> str:
-    return f"Something went wrong (ref `{ref}`). Nothing was changed by it; the log has details."
+    # Not "nothing was changed": part of it may have been (issue 15, D4); status shows what.
+    return (
+        f"Something went wrong (ref `{ref}`); the log has details. `/upgrade status <id>` shows "
+        "what was stored."
+    )
 
 
 def adapter_unreachable(system: str, detail: str) -> str:

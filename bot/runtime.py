@@ -27,11 +27,14 @@ from bot.app import build_app
 from bot.context import BotContext, utc_now
 from bot.flows.execute.flow import resume_all
 from bot.flows.window.timed import HANDLERS
+from bot.intake import Refused, check_body, is_replayed
+from bot.outbox import ensure_dispatcher
 from bot.releases import load_catalog, load_known_issues
 from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
 from storage import open_database
+from storage.health import write_problem
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +102,20 @@ def http_app(bolt: AsyncApp, ctx: BotContext) -> web.Application:
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")
         if not stamp.isdigit() or not request.headers.get("X-Slack-Signature"):
             return web.Response(status=401, text="missing Slack signature")
+        try:
+            identity = check_body(request.content_type, await request.read())
+        except Refused as refused:
+            return web.Response(status=refused.status, text=refused.sentence)
+        retry = request.headers.get("X-Slack-Retry-Num")
+        if is_replayed(ctx.db, identity, retry, ctx.now()):
+            # Slack retried a request the bot already took: answered, done once (issue 15).
+            return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     async def healthz(request: web.Request) -> web.Response:
         ctx.db.execute("select 1").fetchone()
+        if problem := write_problem(ctx.db):
+            return web.json_response({"ok": False, "database": problem}, status=503)
         scheduler = ctx.scheduler
         if scheduler is None or not scheduler.running:
             return web.json_response({"ok": False, "scheduler": "not running"}, status=503)
@@ -122,6 +135,7 @@ async def start_scheduler(ctx: BotContext) -> None:
     log.info("scheduler armed: %s", report)
 
     await resume_all(ctx)
+    ensure_dispatcher(ctx)  # messages still owed from before the restart (issue 15)
 
 
 async def start_http(

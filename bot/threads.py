@@ -1,8 +1,10 @@
 """Posting into a window's thread, once: each bot message in a thread has a key.
 
 The key (``details``, ``precheck:7``, ``reminder:12``…) is stored with the message's ts, so a
-second call edits instead of posting again. After a crash between Slack's answer and the
-database write, the thread itself is searched for a message carrying the key in its metadata.
+second call edits instead of posting again. Every message is first written to the outbox
+(``storage/outbox.py``), then delivered: at once when Slack answers, else by the dispatcher in
+``bot/outbox.py`` until Slack took it, finding a post whose answer was lost by the key in its
+metadata instead of posting it twice (issue 15).
 """
 
 from __future__ import annotations
@@ -16,11 +18,21 @@ from slack_sdk.errors import SlackApiError
 from bot.context import BotContext
 from bot.domain.gates import approval_round
 from bot.domain.models import Window
-from storage import find_message, list_acks, list_messages, remember_message
+from bot.outbox import (
+    EVENT_TYPE,
+    Undelivered,
+    deliver,
+    ensure_dispatcher,
+    failed,
+    give_up,
+    is_permanent,
+)
+from storage import find_message, list_acks, list_messages
+from storage.outbox import pending_messages, queue_message
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "upgradebot_message"
+__all__ = ["EVENT_TYPE", "post_keyed", "retire", "round_key", "tell"]
 
 
 def round_key(ctx: BotContext, window: Window, key: str) -> str:
@@ -40,54 +52,42 @@ async def post_keyed(
     search_thread: bool = False,
     broadcast: bool = False,
 ) -> str | None:
-    """Post (or edit) the window's ``key`` message in its thread; return its ts, None on failure.
-    ``broadcast`` also shows a new message in the channel (Slack's "Also send to channel")."""
+    """Post (or edit) the window's ``key`` message in its thread; its ts, or None while it is
+    not delivered yet (it stays owed and the dispatcher delivers it). ``broadcast`` also shows
+    a new message in the channel (Slack's "Also send to channel")."""
     if not (window.channel and window.message_ts):
         log.warning("%s has no Slack message to reply to; %s not posted", window.label, key)
         return None
+    message = queue_message(
+        ctx.db,
+        window_id=window.id,
+        key=key,
+        channel=window.channel,
+        thread_ts=window.message_ts,
+        text=text,
+        blocks=blocks,
+        at=ctx.now(),
+        search_thread=search_thread,
+        broadcast=broadcast,
+    )
+    if any(row.id != message.id and row.attempts for row in pending_messages(ctx.db, window.id)):
+        ensure_dispatcher(ctx)  # an earlier message of this thread failed and is owed: in order
+        return _known_ts(ctx, window, key)
+    try:
+        return await deliver(ctx, message)
+    except Undelivered as error:
+        if is_permanent(error):
+            give_up(ctx, message, error)
+            return None
+        failed(ctx, message, error)
+        log.warning("%s of %s not delivered yet (%s); retrying", key, window.label, error.reason)
+        ensure_dispatcher(ctx)
+        return _known_ts(ctx, window, key)
+
+
+def _known_ts(ctx: BotContext, window: Window, key: str) -> str | None:
     known = find_message(ctx.db, window.id, key)
-    if known is None and search_thread:
-        found = await _find_in_thread(ctx, window, key)
-        if found is not None:
-            remember_message(ctx.db, window_id=window.id, key=key, channel=window.channel, ts=found)
-            known = find_message(ctx.db, window.id, key)
-    try:
-        if known is not None:
-            await ctx.client.chat_update(
-                channel=known.channel, ts=known.ts, text=text, blocks=blocks or []
-            )
-            return known.ts
-        response = await ctx.client.chat_postMessage(
-            channel=window.channel,
-            thread_ts=window.message_ts,
-            text=text,
-            blocks=blocks,
-            metadata={"event_type": EVENT_TYPE, "event_payload": {"window": window.id, "key": key}},
-            unfurl_links=False,
-            reply_broadcast=broadcast,
-        )
-    except SlackApiError as error:
-        log.error("posting %s of %s failed: %s", key, window.label, error.response.get("error"))
-        return None
-    ts = str(response["ts"])
-    remember_message(ctx.db, window_id=window.id, key=key, channel=window.channel, ts=ts)
-    return ts
-
-
-async def _find_in_thread(ctx: BotContext, window: Window, key: str) -> str | None:
-    try:
-        response = await ctx.client.conversations_replies(
-            channel=window.channel or "", ts=window.message_ts or "", include_all_metadata=True
-        )
-    except SlackApiError as error:
-        log.warning("cannot read the thread of %s: %s", window.label, error.response.get("error"))
-        return None
-    for message in response.get("messages") or []:
-        metadata = message.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == EVENT_TYPE and payload.get("key") == key:
-            return str(message["ts"])
-    return None
+    return known.ts if known else None
 
 
 async def tell(
@@ -100,6 +100,8 @@ async def tell(
         )
     except SlackApiError as error:
         log.warning("could not tell %s: %s", user, error.response.get("error"))
+    except Exception as error:  # a timeout or dropped link costs the sentence, not the caller
+        log.warning("could not tell %s: %s", user, type(error).__name__)
 
 
 async def retire(

@@ -205,3 +205,20 @@ def _window_hotfixes(db: Database) -> None:
 
     for statement in CREATE_TABLES:
         db.execute(statement)
+
+
+@migration("0006_step_runs_before")
+def _step_runs_before(db: Database) -> None:
+    # The run ids the DMS listed before a step was first triggered (storage.steps), so a lost
+    # trigger answer, a Retry or a restart can find the run that trigger began by the DMS's own
+    # ids, never by comparing two hosts' clocks (issue 15).
+    db.execute("ALTER TABLE upgrade_steps ADD COLUMN runs_before TEXT")
+
+
+@migration("0007_outbox")
+def _outbox(db: Database) -> None:
+    # The messages a window's thread is owed, written before Slack is asked (storage.outbox).
+    from storage.outbox import CREATE_TABLES
+
+    for statement in CREATE_TABLES:
+        db.execute(statement)

@@ -8,6 +8,7 @@ looks for the run on the adapter and never triggers blindly again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,9 @@ class UpgradeStep(BaseModel):
     started_at: datetime
     finished_at: datetime | None = None
     error: str | None = None
+    # The run ids the DMS listed just before this attempt was triggered; None when not known
+    # (a row written before migration 0006, or a DMS that could not be asked).
+    runs_before: list[str] | None = None
 
 
 class StepAlreadyTriggered(Exception):
@@ -66,8 +70,10 @@ def begin_step(
     package: str,
     at: datetime,
     actor: str,
+    runs_before: list[str] | None = None,
 ) -> UpgradeStep:
-    """Record the intent to trigger, before calling the adapter; unique per attempt."""
+    """Record the intent to trigger, before calling the adapter; unique per attempt.
+    ``runs_before``: the run ids the DMS listed before this trigger."""
     with write_transaction(db):
         exists = db.execute(
             "SELECT 1 FROM upgrade_steps WHERE window_id = ? AND position = ? AND attempt = ?",
@@ -76,9 +82,17 @@ def begin_step(
         if exists is not None:
             raise StepAlreadyTriggered(f"step {position} attempt {attempt} of #{window_id}")
         cursor = db.execute(
-            "INSERT INTO upgrade_steps (window_id, position, attempt, package, status, started_at)"
-            " VALUES (?, ?, ?, ?, 'triggering', ?)",
-            [window_id, position, attempt, package, to_db_time(at)],
+            "INSERT INTO upgrade_steps"
+            " (window_id, position, attempt, package, status, started_at, runs_before)"
+            " VALUES (?, ?, ?, ?, 'triggering', ?, ?)",
+            [
+                window_id,
+                position,
+                attempt,
+                package,
+                to_db_time(at),
+                None if runs_before is None else json.dumps(sorted(runs_before)),
+            ],
         )
         append_audit(
             db,
@@ -91,7 +105,11 @@ def begin_step(
     return _get(db, int(cursor.lastrowid or 0))
 
 
-def set_step_run(db: Database, step_id: int, *, run_id: str, at: datetime) -> UpgradeStep:
+def set_step_run(
+    db: Database, step_id: int, *, run_id: str, at: datetime, attached: bool = False
+) -> UpgradeStep:
+    """The DMS's run for this step. ``attached``: the bot found the run on the DMS (a lost
+    trigger answer, a Retry or a restart) instead of being told it by a start."""
     with write_transaction(db):
         db.execute(
             "UPDATE upgrade_steps SET status = 'running', run_id = ? WHERE id = ?",
@@ -101,7 +119,7 @@ def set_step_run(db: Database, step_id: int, *, run_id: str, at: datetime) -> Up
         append_audit(
             db,
             actor="upgradebot",
-            action="step_triggered",
+            action="step_attached" if attached else "step_triggered",
             at=at,
             window_id=step.window_id,
             detail={
@@ -171,6 +189,7 @@ def _to_step(row: Mapping[str, Any]) -> UpgradeStep:
         started_at=from_db_time(row["started_at"]),
         finished_at=from_db_time_or_none(row["finished_at"]),
         error=row["error"],
+        runs_before=None if row.get("runs_before") is None else json.loads(row["runs_before"]),
     )
 
 

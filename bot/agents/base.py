@@ -7,6 +7,7 @@ its own sentence, so a listener shows ``str(error)``)::
     └── AdapterError                the DMS could not do what was asked
         ├── AgentUnreachable        one Agent (or every Agent) did not answer
         ├── AdapterTimeout          an answer took longer than the adapter waits
+        │   └── AnswerLost          a start reached the DMS, its answer did not come back
         ├── UpgradeInProgress       DataMiner runs one upgrade at a time
         ├── UnknownRun              no upgrade run with that id
         └── InvalidPackage          the file is not something DataMiner installs
@@ -22,9 +23,9 @@ How an unreachable Agent shows, the same for every adapter:
   ``others`` lists the rest), or ``AdapterTimeout`` for an Agent that answers too slowly.
 - ``upload_only`` never raises for an Agent: the report is the per-Agent verdict, and an
   Agent that did not answer gets a failed result saying so (which fails the report).
-- ``start_upgrade`` raises ``AgentUnreachable`` before anything starts, and
-  ``AdapterTimeout`` when the request may have reached the DMS but no answer came back (it is
-  then never sent again, to this Agent or another: the run may exist).
+- ``start_upgrade`` raises ``AgentUnreachable`` before anything starts, and ``AnswerLost``
+  when the start was sent but its answer did not come back: the DMS may run it, so the caller
+  asks ``find_runs`` (a run of the package that was not listed before) and never re-sends.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.agents.models import (
     AgentRequirements,
     AgentUnreachable,
     AlarmSummary,
+    AnswerLost,
     Cluster,
     HistoryEntry,
     InvalidPackage,
@@ -54,6 +56,7 @@ __all__ = [
     "AdapterTimeout",
     "AgentAdapter",
     "AgentUnreachable",
+    "AnswerLost",
     "InvalidPackage",
     "UnknownRun",
     "UpgradeInProgress",

@@ -293,6 +293,23 @@ class AdapterTimeout(AdapterError):
         super().__init__(f"No answer within {timeout_seconds:g} s{where} while {operation}.")
 
 
+class AnswerLost(AdapterTimeout):
+    """A request that changes the DMS reached it, but its answer did not come back (the
+    connection dropped after the request was sent): the DMS may have done it. Never sent
+    again blindly; the caller asks the DMS what it did (issue 15)."""
+
+    def __init__(self, operation: str, timeout_seconds: float, agent: str | None = None) -> None:
+        self.operation = operation
+        self.timeout_seconds = timeout_seconds
+        self.agent = agent
+        where = f" from DataMiner Agent {agent}" if agent else ""
+        AdapterError.__init__(
+            self,
+            f"The answer{where} was lost while {operation}: the request was sent, so the DMS "
+            "may have done it.",
+        )
+
+
 class UpgradeInProgress(AdapterError):
     def __init__(self, run_id: str, package: str) -> None:
         self.run_id = run_id

@@ -4,8 +4,9 @@ Point ``AsyncWebClient(base_url=await stub.start())`` at it. Every request is re
 (``calls``), answered the way Slack answers (``slack_methods``), and changes a workspace
 that tests and the browser sandbox can read (``messages``, ``thread``, ``views``) or follow
 (``subscribe``). Faults are Slack's own: HTTP 429 with ``Retry-After`` (what slack_sdk's
-``AsyncRateLimitErrorRetryHandler`` reads), HTTP 500/503, ``ok: false`` errors and slow
-answers.
+``AsyncRateLimitErrorRetryHandler`` reads), HTTP 500/503, ``ok: false`` errors, slow
+answers, answers that come too late for work Slack already did (``late``), and connections
+dropped before or after the work (``drop``).
 
 slack_sdk sends most methods as query parameters on a POST (``auth.test``, ``chat.delete``,
 ``reactions.add``, ``apps.connections.open``), a few as GET query strings (``users.info``,
@@ -17,9 +18,10 @@ All of them are read the same way here.
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +112,9 @@ class SlackStub:
         self.calls: list[RecordedCall] = []
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
+        self._late: dict[str, list[list[float]]] = {}  # method -> [[seconds, times left]]
+        self._drops: dict[str, list[list[Any]]] = {}  # method -> [[after_work, times left]]
+        self._chaos: tuple[float, frozenset[str], random.Random, float] | None = None
         # Replaced on every change, so waiters wake without polling and notifying stays
         # synchronous (usable where no await is possible, e.g. during cancellation).
         self._changed = asyncio.Event()
@@ -231,9 +236,37 @@ class SlackStub:
         """Every call to ``method`` is answered ``seconds`` late, until ``clear_faults``."""
         self._delays[method] = seconds
 
+    def late(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` are carried out at once (the message is
+        posted), but the answer is sent ``seconds`` later: a client that gives up first sees a
+        timeout for work Slack did. Recorded with fault ``late``."""
+        self._late.setdefault(method, []).append([seconds, times])
+
+    def drop(self, method: str, *, after_work: bool = False, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` get no answer: the connection is closed,
+        before the work (nothing happened) or, with ``after_work``, after it. Recorded with
+        fault ``dropped`` or ``dropped_after_work``."""
+        self._drops.setdefault(method, []).append([after_work, times])
+
+    def chaos(
+        self,
+        rate: float,
+        methods: Sequence[str],
+        *,
+        seed: int = 0,
+        late_seconds: float = 3.0,
+    ) -> None:
+        """From now on each call to one of ``methods`` fails with probability ``rate``: a 429
+        (Retry-After 1), a 500, or an answer ``late_seconds`` late for work done, at random
+        (seeded). For benchmarks of a night under Slack's faults; ``clear_faults`` ends it."""
+        self._chaos = (rate, frozenset(methods), random.Random(seed), late_seconds)
+
     def clear_faults(self) -> None:
+        self._chaos = None
         self._faults.clear()
         self._delays.clear()
+        self._late.clear()
+        self._drops.clear()
 
     # ---- Socket Mode
 
@@ -271,7 +304,13 @@ class SlackStub:
             # The client gave up on a slow answer; that still counts as an attempt.
             self._record(RecordedCall(method, args, token, self.store.clock(), 0, {}, "abandoned"))
             raise
-        fault = self._take_fault(method)
+        self._roll_chaos(method)
+        dropped = _take_counted(self._drops, method)
+        if dropped is not None and not dropped:
+            self._record(RecordedCall(method, args, token, self.store.clock(), 0, {}, "dropped"))
+            return self._hang_up(request)
+        fault = None if dropped is not None else self._take_fault(method)
+        late = _take_counted(self._late, method) if dropped is None else None
         headers: dict[str, str] = {}
         if fault is not None:
             status, body = fault.status, {"ok": False, "error": fault.error}
@@ -281,8 +320,33 @@ class SlackStub:
         else:
             label = None
             status, body = self._answer(method, args, token, parse_error)
+            if dropped is not None:
+                label = "dropped_after_work"
+            elif late is not None:
+                label = "late"
         self._record(RecordedCall(method, args, token, self.store.clock(), status, body, label))
+        if dropped is not None:
+            return self._hang_up(request)
+        if late is not None:
+            await asyncio.sleep(float(late))  # the work is done; only the answer is late
         return web.json_response(body, status=status, headers=headers)
+
+    def _roll_chaos(self, method: str) -> None:
+        if self._chaos is None:
+            return
+        rate, methods, dice, late_seconds = self._chaos
+        if method not in methods or dice.random() >= rate:
+            return
+        kind = dice.choice(("429", "500", "late"))
+        if kind == "late":
+            self.late(method, late_seconds)
+        else:
+            self.fail(method, status=int(kind))
+
+    def _hang_up(self, request: web.Request) -> web.Response:
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=500)
 
     def _answer(
         self, method: str, args: dict[str, Any], token: str | None, parse_error: str | None
@@ -400,3 +464,16 @@ async def _read_args(request: web.Request) -> tuple[dict[str, Any], str | None, 
         if key in args:
             args[key] = decode_json_field(args[key])
     return args, token, parse_error
+
+
+def _take_counted(queues: dict[str, list[list[Any]]], method: str) -> Any:
+    """The first queued fault of ``method`` (its value), counting it down; None when none."""
+    queue = queues.get(method)
+    if not queue:
+        return None
+    value, left = queue[0]
+    if left <= 1:
+        queue.pop(0)
+    else:
+        queue[0][1] = left - 1
+    return value

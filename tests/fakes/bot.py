@@ -129,6 +129,8 @@ def fast(ctx: BotContext) -> BotContext:
     ctx.poll_seconds = 0.01
     ctx.progress_edit_seconds = 0.05
     ctx.shutdown_grace_seconds = 2.0
+    ctx.outbox_tick_seconds = 0.02
+    ctx.outbox_backoff_seconds = 0.05
     return ctx
 
 

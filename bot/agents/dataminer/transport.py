@@ -24,6 +24,7 @@ from aiohttp.abc import AbstractResolver
 from pydantic import SecretStr
 
 from bot.agents.models import AdapterError, AdapterTimeout, AgentUnreachable
+from bot.agents.models import AnswerLost as PortAnswerLost
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class NoAgentAnswered(AgentUnreachable):
         )
 
 
-class AnswerLost(AdapterTimeout):
+class AnswerLost(PortAnswerLost):
     """A request that starts something reached a DMA and its answer was lost: it may have been
     taken, so it is not sent again anywhere."""
 

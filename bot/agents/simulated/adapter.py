@@ -21,6 +21,7 @@ from bot.agents.base import (
     AdapterError,
     AdapterTimeout,
     AgentUnreachable,
+    AnswerLost,
     InvalidPackage,
     UnknownRun,
     UpgradeInProgress,
@@ -94,6 +95,7 @@ class SimulatedAdapter:
                 main.partner, main.is_online = backup.name, True
                 backup.partner, backup.is_online = main.name, False
         self._runs: dict[str, RunRecord] = {}
+        self.start_requests = 0  # every start that reached the DMS, for tests counting them
 
     def _to_agent(self, index: int, spec: SimAgent) -> AgentRecord:
         first_start = self._started_at - timedelta(days=120)
@@ -181,6 +183,15 @@ class SimulatedAdapter:
 
     async def start_upgrade(self, package: PackageFile, options: UpgradeOptions) -> str:
         await self._answer("starting an upgrade")
+        if self.faults.take("unreceived_starts"):
+            raise AdapterTimeout("starting an upgrade", self.timeout_seconds)
+        self.start_requests += 1
+        run_id = self._start(package, options)
+        if self.faults.take("lost_start_answers"):
+            raise AnswerLost("starting an upgrade", self.timeout_seconds)
+        return run_id
+
+    def _start(self, package: PackageFile, options: UpgradeOptions) -> str:
         if active := next((run for run in self._runs.values() if not run.finished), None):
             raise UpgradeInProgress(active.run_id, active.package.name)
         if package.kind is PackageKind.NOT_AN_UPGRADE:
@@ -224,6 +235,8 @@ class SimulatedAdapter:
 
     async def get_progress(self, run_id: str) -> UpgradeRun:
         await self._answer("reading upgrade progress")
+        if self.faults.take("malformed_progress"):
+            raise ValueError("the progress answer is not valid JSON (injected fault)")
         if run_id not in self._runs:
             raise UnknownRun(run_id)
         return self._runs[run_id].to_model()

@@ -112,6 +112,11 @@ class SimFaults(BaseModel):
     - ``fail_upgrade``: Agent -> which upgrade run from now fails on it while installing
       (1 = the next run that includes it, 2 = the one after). Counts down as runs start.
     - ``old_backup``: every Agent's newest backup is 30 days old; ``no_backup``: these have none.
+    - ``lost_start_answers``: the next N upgrade starts begin their run, but the answer is lost
+      (``AnswerLost``): what a dropped connection after the request looks like.
+    - ``unreceived_starts``: the next N upgrade starts never reach the DMS (``AdapterTimeout``).
+    - ``malformed_progress``: the next N progress reads raise an unexpected ``ValueError``, as a
+      malformed answer would.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -124,6 +129,9 @@ class SimFaults(BaseModel):
     fail_upgrade: dict[str, int] = Field(default_factory=dict)
     old_backup: bool = False
     no_backup: set[str] = Field(default_factory=set)
+    lost_start_answers: int = 0
+    unreceived_starts: int = 0
+    malformed_progress: int = 0
 
     def add_alarm(
         self,
@@ -144,6 +152,14 @@ class SimFaults(BaseModel):
                 since=since,
             )
         )
+
+    def take(self, fault: str) -> bool:
+        """Counts one of a counted fault down; True when this call suffers it."""
+        left: int = getattr(self, fault)
+        if left <= 0:
+            return False
+        setattr(self, fault, left - 1)
+        return True
 
     def take_upgrade_failures(self, agents: Iterable[str]) -> set[str]:
         """Counts one run down for these Agents; returns those on which this run fails."""

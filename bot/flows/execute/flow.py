@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.agents.models import (
@@ -21,12 +22,14 @@ from bot.agents.models import (
     UpgradeOptions,
     UpgradeRun,
 )
+from bot.agents.run_match import begun_run
 from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.proposal import ProposalDetails
 from bot.domain.replan import StepDecision, StepVerdict, decide_step
+from bot.domain.windows import to_slack_date
 from bot.evidence.packages import package_files
 from bot.flows.execute.blocks import (
     halt_blocks,
@@ -36,8 +39,8 @@ from bot.flows.execute.blocks import (
     watch_blocks,
 )
 from bot.flows.propose.flow import refresh_proposal
-from bot.flows.verify.flow import finish_execution
-from bot.threads import post_keyed
+from bot.flows.verify.flow import finish_execution, run_verification
+from bot.threads import post_keyed, retire
 from bot.transitions import move
 from storage import (
     StepAlreadyTriggered,
@@ -51,6 +54,7 @@ from storage import (
     record_ack,
     set_step_run,
 )
+from storage.outbox import is_owed_or_sent
 
 log = logging.getLogger(__name__)
 
@@ -129,104 +133,224 @@ async def run_from(
     numbers = item_steps(window, hotfixes)
     for index in range(position, len(items) + 1):
         name = _store_name(ctx, items[index - 1])
-        retry = index == position and attempt > 1
-        decision = await decide_trigger(ctx, window, numbers[index - 1], retry=retry)
+        this_attempt = attempt if index == position else 1
+        step = await trigger(
+            ctx, window, index, this_attempt, name, actor, number=numbers[index - 1]
+        )
+        if step is not None and step.status == "done":
+            continue  # a retry found every agent already past this item: nothing to start
+        if step is None or not await follow(ctx, window, step, len(items)):
+            return
+
+    await finish_execution(ctx, window)
+
+
+async def trigger(
+    ctx: BotContext,
+    window: Window,
+    index: int,
+    attempt: int,
+    name: str,
+    actor: str,
+    *,
+    number: int | None = None,
+) -> UpgradeStep | None:
+    """Start one step, or attach to the run an earlier trigger of it began (issue 15): before
+    any start the DMS is asked which runs it has, so a lost answer, a Retry or a restart never
+    starts a step twice. Then the agents are read again: the step starts only when every agent
+    runs the release it was planned from (issue 10; plan step ``number``, None for hotfixes).
+    The step to follow (``done`` when a retry finds nothing left to start), or None when the
+    night stops here (halted, by hand, or triggered already)."""
+    adapter = ctx.adapter(window.system)
+    earlier = [s for s in list_steps(ctx.db, window.id) if s.position == index]
+    try:
+        listed: list[UpgradeRun] | None = await adapter.find_runs()
+    except ManualStepRequired:
+        listed = None  # no routes: a person starts it in Cube, and start_upgrade says how
+    except Exception as error:  # any failure to ask means: do not start
+        log.warning("%s: cannot list the DMS's runs before step %s: %s", window.label, index, error)
         try:
             step = begin_step(
                 ctx.db,
                 window_id=window.id,
                 position=index,
-                attempt=attempt if index == position else 1,
+                attempt=attempt,
                 package=name,
                 at=ctx.now(),
                 actor=actor,
             )
         except StepAlreadyTriggered:
             log.error("%s: step %s already triggered; not triggering again", window.label, index)
-            return
-        if decision.verdict is StepVerdict.REFUSE:
-            log.error("%s: step %s not triggered: %s", window.label, index, decision.reason)
-            error = f"{decision.reason} {NOT_STARTED}"
-            step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=error)
-            await halt(ctx, window, step, None)
-            return
-        if decision.verdict is StepVerdict.DONE:
-            log.info("%s: step %s not triggered again: %s", window.label, index, decision.reason)
-            finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail={"already": True})
-            continue
-        options = (
-            UpgradeOptions(all_agents=False, agents=list(decision.agents))
-            if decision.agents
-            else UpgradeOptions(all_agents=True)
+            return None
+        step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=_unasked(error))
+        await halt(ctx, window, step, None)
+        return None
+    # What the agents run now, read before the step row exists (nothing is decided on it yet:
+    # a run an earlier attempt began is attached to first).
+    decision = await decide_trigger(ctx, window, number, retry=attempt > 1)
+    try:
+        step = begin_step(
+            ctx.db,
+            window_id=window.id,
+            position=index,
+            attempt=attempt,
+            package=name,
+            at=ctx.now(),
+            actor=actor,
+            runs_before=None if listed is None else [run.run_id for run in listed],
         )
-        try:
-            (package,) = package_files(ctx.config.packages.dir, [name])
-            run_id = await ctx.adapter(window.system).start_upgrade(package, options)
-        except ManualStepRequired as manual:
-            step = set_step_run(ctx.db, step.id, run_id=MANUAL, at=ctx.now())
-            await post_keyed(
-                ctx,
-                window,
-                f"manual:{step.id}",
-                f"✋ {window.label} step {step.position}: a person runs it in Cube.",
-                manual_blocks(window, step, manual.instructions, None),
-            )
-            ctx.spawn(watch_by_hand(ctx, window, step))
-            return
-        except AdapterTimeout as error:
-            # The request may have reached the DMS: never offer a blind retry as if it had not.
-            step = finish_step(
-                ctx.db, step.id, status="unknown", at=ctx.now(), error=f"{error} {UNCONFIRMED}"
-            )
-            await halt(ctx, window, step, None)
-            return
-        except (UpgradeBotError, OSError, ValueError) as error:
-            # Refused before anything started: a missing package, an agent down, a run active.
-            step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=str(error))
-            await halt(ctx, window, step, None)
-            return
-        except Exception as error:
-            log.exception("%s: triggering step %s failed unexpectedly", window.label, index)
-            step = finish_step(
-                ctx.db,
-                step.id,
-                status="unknown",
-                at=ctx.now(),
-                error=f"{type(error).__name__}: {error}. {UNCONFIRMED}",
-            )
-            await halt(ctx, window, step, None)
-            return
-        step = set_step_run(ctx.db, step.id, run_id=run_id, at=ctx.now())
-        if not await follow(ctx, window, step, len(items)):
-            return
+    except StepAlreadyTriggered:
+        log.error("%s: step %s already triggered; not triggering again", window.label, index)
+        return None
+    if listed is not None and earlier:
+        # A Retry: an earlier attempt may have started the run after all (its answer lost).
+        found = begun_run(listed, name, _baseline(earlier), _claimed(ctx, window, index))
+        if found is not None:
+            log.warning("%s: step %s already runs as %s; attaching", window.label, index, found)
+            return set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
+    if decision.verdict is StepVerdict.REFUSE:
+        log.error("%s: step %s not triggered: %s", window.label, index, decision.reason)
+        refused = f"{decision.reason} {NOT_STARTED}"
+        step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=refused)
+        await halt(ctx, window, step, None, notify=True)
+        return None
+    if decision.verdict is StepVerdict.DONE:
+        log.info("%s: step %s not triggered again: %s", window.label, index, decision.reason)
+        return finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail={"already": True})
+    options = (
+        UpgradeOptions(all_agents=False, agents=list(decision.agents))
+        if decision.agents
+        else UpgradeOptions(all_agents=True)
+    )
+    try:
+        (package,) = package_files(ctx.config.packages.dir, [name])
+        run_id = await adapter.start_upgrade(package, options)
+    except ManualStepRequired as manual:
+        step = set_step_run(ctx.db, step.id, run_id=MANUAL, at=ctx.now())
+        await post_keyed(
+            ctx,
+            window,
+            f"manual:{step.id}",
+            f"✋ {window.label} step {step.position}: a person runs it in Cube.",
+            manual_blocks(window, step, manual.instructions, None),
+        )
+        ctx.spawn(watch_by_hand(ctx, window, step))
+        return None
+    except AdapterTimeout as error:
+        # The request may have reached the DMS: ask it, and never offer a blind retry.
+        return await _settle(ctx, window, step, f"{error} {UNCONFIRMED}")
+    except (UpgradeBotError, OSError, ValueError) as error:
+        # Refused before anything started: a missing package, an agent down, a run active.
+        step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=str(error))
+        await halt(ctx, window, step, None)
+        return None
+    except Exception as error:
+        log.exception("%s: triggering step %s failed unexpectedly", window.label, index)
+        return await _settle(ctx, window, step, f"{type(error).__name__}: {error}. {UNCONFIRMED}")
+    return set_step_run(ctx.db, step.id, run_id=run_id, at=ctx.now())
 
-    await finish_execution(ctx, window)
+
+def _unasked(error: Exception) -> str:
+    return (
+        f"The DMS could not say which upgrades it runs ({error}), so nothing was started; "
+        "retry once it answers."
+    )
+
+
+def _baseline(attempts: Sequence[UpgradeStep]) -> list[str] | None:
+    """The run ids the DMS listed before the first attempt of a step: runs not among them are
+    candidates for having been begun by this step."""
+    return attempts[0].runs_before if attempts else None
+
+
+def _claimed(ctx: BotContext, window: Window, position: int | None = None) -> set[str]:
+    """Run ids other step rows account for. A run of an attempt of ``position`` whose outcome
+    is unknown (it did not finish in time) is not: a Retry attaches to it again."""
+    return {
+        s.run_id
+        for s in list_steps(ctx.db, window.id)
+        if s.run_id and not (s.position == position and s.status == "unknown")
+    }
+
+
+async def _settle(
+    ctx: BotContext, window: Window, step: UpgradeStep, unconfirmed: str
+) -> UpgradeStep | None:
+    """A trigger whose outcome is unknown: the run it began, if the DMS lists one, is attached
+    to; otherwise the step is halted unknown and a Retry asks the DMS again first."""
+    try:
+        runs = await ctx.adapter(window.system).find_runs()
+    except Exception as error:  # cannot ask: the outcome stays unknown
+        log.warning("%s: cannot settle step %s: %s", window.label, step.position, error)
+        runs = []
+    earlier = [s for s in list_steps(ctx.db, window.id) if s.position == step.position]
+    found = begun_run(runs, step.package, _baseline(earlier), _claimed(ctx, window))
+    if found is not None:
+        log.warning("%s: step %s started as %s after all", window.label, step.position, found)
+        return set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
+    step = finish_step(ctx.db, step.id, status="unknown", at=ctx.now(), error=unconfirmed)
+    await halt(ctx, window, step, None)
+    return None
+
+
+def step_allowance(window: Window, total: int, factor: float) -> timedelta:
+    """How long one step may take before the bot stops waiting for it: ``factor`` times its
+    share of the estimate's high end, and never under ten minutes."""
+    estimate = ProposalDetails.model_validate(window.plan).estimate
+    share = estimate.high / max(total, 1)
+    return max(share * factor, MIN_STEP_ALLOWANCE)
+
+
+MIN_STEP_ALLOWANCE = timedelta(minutes=10)
+SILENT_POLLS = 3  # progress reads failing in a row before the thread is told
 
 
 async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int) -> bool:
-    """Monitor one run until it ends; True when it succeeded."""
+    """Monitor one run until it ends; True when it succeeded. Past the step's deadline (from the
+    estimate) the step is halted as not finished in time, with Retry (which attaches to the same
+    run) and Abort, and the operators are mentioned (issue 15, D6)."""
     adapter = ctx.adapter(window.system)
     last_edit = 0.0
+    last_shown = ""
     run: UpgradeRun | None = None
     startup = StartupWatch()
+    deadline = step.started_at + step_allowance(window, total, ctx.step_deadline_factor)
+    silent = 0
     while True:
+        if ctx.now() >= deadline:
+            await _out_of_time(ctx, window, step, run, deadline)
+            return False
         try:
             run = await adapter.get_progress(step.run_id or "")
+            silent = 0
         except AdapterError as error:
             # While agents restart their web API may not answer: expected, keep watching.
             log.info("%s: progress unavailable (%s); still watching", window.label, error)
+            silent += 1
+            if silent == SILENT_POLLS:
+                await _say_silent(ctx, window, step, error, deadline)
+            await asyncio.sleep(ctx.poll_seconds)
+            continue
+        except Exception:
+            # A malformed answer or an adapter bug must not end the watch (issue 15, D5).
+            log.exception("%s: reading progress failed unexpectedly; still watching", window.label)
             await asyncio.sleep(ctx.poll_seconds)
             continue
         startup.see(run)
-        if run.finished or time.monotonic() - last_edit >= ctx.progress_edit_seconds:
-            await post_keyed(
-                ctx,
-                window,
-                "progress",
-                progress_text(window, step, total, run),
-                progress_blocks(window, step, total, run),
-            )
-            last_edit = time.monotonic()
+        text, blocks = (
+            progress_text(window, step, total, run),
+            progress_blocks(window, step, total, run),
+        )
+        shown = f"{text}{blocks}"
+        if shown != last_shown and (
+            run.finished or time.monotonic() - last_edit >= ctx.progress_edit_seconds
+        ):
+            # Coalesced: no edit while nothing changed, at most one per progress_edit_seconds.
+            try:
+                await post_keyed(ctx, window, "progress", text, blocks)
+                last_edit, last_shown = time.monotonic(), shown
+            except Exception:
+                log.exception("%s: the progress message could not be queued", window.label)
         # A failed run still settles on the other agents; report once DataMiner is done with it.
         if run.failed and run.finished:
             done = finish_step(
@@ -243,6 +367,40 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
             finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail=startup.detail())
             return True
         await asyncio.sleep(ctx.poll_seconds)
+
+
+async def _say_silent(
+    ctx: BotContext, window: Window, step: UpgradeStep, error: Exception, deadline: datetime
+) -> None:
+    """Once per step: the DMS stopped answering; the bot keeps watching until the deadline."""
+    try:
+        await post_keyed(
+            ctx,
+            window,
+            f"silent:{step.id}",
+            f"⚠️ {window.label} step {step.position}: the DMS does not answer ({error}). The bot "
+            f"keeps watching until {to_slack_date(deadline)} and then stops the step.",
+        )
+    except Exception:
+        log.exception("%s: could not queue the notice that the DMS is silent", window.label)
+
+
+async def _out_of_time(
+    ctx: BotContext,
+    window: Window,
+    step: UpgradeStep,
+    run: UpgradeRun | None,
+    deadline: datetime,
+) -> None:
+    allowed = deadline - step.started_at
+    minutes = round(allowed.total_seconds() / 60)
+    error = (
+        f"not finished in time: the step was allowed {minutes} min from the estimate and the DMS "
+        "does not report it done. Look in Cube (System Center > Agents > Upgrades); Retry "
+        "watches the same run again, Abort ends the window."
+    )
+    done = finish_step(ctx.db, step.id, status="unknown", at=ctx.now(), error=error)
+    await halt(ctx, window, done, run, notify=True)
 
 
 class StartupWatch:
@@ -271,8 +429,17 @@ def halt_keys(ctx: BotContext, window: Window) -> list[str]:
     return [key for key in list_messages(ctx.db, window.id) if key.startswith("halt:")]
 
 
-async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeRun | None) -> None:
-    """Stop and say what failed, where, the cluster's state, the logs and the choices."""
+async def halt(
+    ctx: BotContext,
+    window: Window,
+    step: UpgradeStep,
+    run: UpgradeRun | None,
+    *,
+    notify: bool = True,
+) -> None:
+    """Stop and say what failed, where, the cluster's state, the logs and the choices;
+    ``notify`` mentions the operators (a halted upgrade pings the people who must act), and the
+    proposal's status line says it halted."""
     try:
         cluster = await asyncio.wait_for(
             ctx.adapter(window.system).get_cluster(), ctx.adapter_timeout_seconds
@@ -280,12 +447,12 @@ async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeR
         agents = [(a.name, str(a.state), a.version) for a in cluster.agents]
     except (AdapterError, TimeoutError):
         agents = []
-    who = mention(ctx.config.roles.operators)
     await post_keyed(
         ctx,
         window,
         f"halt:{step.id}",
-        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed. {who}",
+        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed."
+        + (f" {mention(ctx.config.roles.operators)}" if notify else ""),
         halt_blocks(window, step, run, agents),
     )
     await refresh_proposal(ctx, window, announce=False)  # the parent says halted
@@ -391,17 +558,23 @@ async def resume(ctx: BotContext, window: Window) -> None:
         return
     if last.status == "done":
         await run_from(ctx, window, last.position + 1, 1, "upgradebot")
+        return
+    if last.status in ("failed", "unknown"):
+        await _repost_halt(ctx, window, last)
 
 
 async def _reattach_unknown(ctx: BotContext, window: Window, step: UpgradeStep, total: int) -> None:
-    runs = await ctx.adapter(window.system).find_runs()
-    match = [
-        r
-        for r in runs
-        if r.package == step.package and (r.started_at is None or r.started_at >= step.started_at)
-    ]
-    if match:
-        step = set_step_run(ctx.db, step.id, run_id=match[-1].run_id, at=ctx.now())
+    """A restart found a step ``triggering``: the run it began, by the DMS's run ids (never by
+    comparing start times across two clocks), or a halt as unknown."""
+    try:
+        runs = await ctx.adapter(window.system).find_runs()
+    except Exception as error:  # not knowing is halting, never re-triggering
+        log.warning("%s: cannot list runs to re-attach: %s", window.label, error)
+        runs = []
+    earlier = [s for s in list_steps(ctx.db, window.id) if s.position == step.position]
+    found = begun_run(runs, step.package, _baseline(earlier), _claimed(ctx, window))
+    if found is not None:
+        step = set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
         if await follow(ctx, window, step, total):
             await run_from(ctx, window, step.position + 1, 1, "upgradebot")
         return
@@ -419,6 +592,19 @@ async def resume_all(ctx: BotContext) -> None:
     for window in list_windows(ctx.db, states=[WindowState.EXECUTING]):
         log.warning("re-attaching to %s, which was executing when the bot stopped", window.label)
         ctx.spawn(resume(ctx, window))
+    for window in list_windows(ctx.db, states=[WindowState.VERIFYING]):
+        if not is_owed_or_sent(ctx.db, window.id, "verify"):
+            # Stopped between `verifying` and the G5 message (issue 15, D1): post it now.
+            log.warning("%s is verifying without its G5 message; verifying again", window.label)
+            ctx.spawn(run_verification(ctx, window))
+
+
+async def _repost_halt(ctx: BotContext, window: Window, step: UpgradeStep) -> None:
+    """A halted step whose Retry/Abort message was never attempted (the bot stopped between
+    the two writes): post it now, from the database alone (issue 15, D1)."""
+    if not is_owed_or_sent(ctx.db, window.id, f"halt:{step.id}"):
+        log.warning("%s: step %s halted without its message; posting it", window.label, step.id)
+        await halt(ctx, window, step, None)
 
 
 def halted_step(ctx: BotContext, window: Window, position: int) -> tuple[int, int]:
@@ -431,6 +617,16 @@ def halted_step(ctx: BotContext, window: Window, position: int) -> tuple[int, in
     ):
         raise NotAllowed(f"{window.label} has no halted step {position}; nothing was changed.")
     return position, steps[-1].attempt
+
+
+async def retry(ctx: BotContext, window: Window, position: int, user: str) -> None:
+    """Retry a halted step: a new attempt, which first asks the DMS whether an earlier attempt
+    began the run after all (then it attaches; issue 15, D7)."""
+    await ctx.roles.require(GateId.G4, user)
+    position, attempt = halted_step(ctx, window, position)
+    note = f"Retried by <@{user}>: the progress below is the current run."
+    await retire(ctx, window, note, keys=halt_keys(ctx, window))
+    await run_from(ctx, window, position, attempt + 1, user)
 
 
 async def abort(ctx: BotContext, window: Window, position: int, user: str, action: str) -> Window:

@@ -8,8 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 
 from bot.context import BotContext
-from bot.domain.models import GateId
-from bot.flows.execute.flow import abort, confirm_by_hand, halt_keys, halted_step, run_from
+from bot.flows.execute.flow import abort, confirm_by_hand, halt_keys, retry
 from bot.guard import guarded
 from bot.ids import RunAction
 from bot.payloads import ActionPayload, value_ids
@@ -32,11 +31,7 @@ class Listeners:
     async def _retry(self, payload: ActionPayload) -> None:
         window_id, position = value_ids(payload.action.value)[:2]
         window = load_window(self.ctx, window_id)
-        await self.ctx.roles.require(GateId.G4, payload.user.id)
-        position, attempt = halted_step(self.ctx, window, position)
-        note = f"Retried by <@{payload.user.id}>: the progress below is the current run."
-        await retire(self.ctx, window, note, keys=halt_keys(self.ctx, window))
-        await run_from(self.ctx, window, position, attempt + 1, payload.user.id)
+        await retry(self.ctx, window, position, payload.user.id)
 
     async def on_abort(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await self._click(ack, body, self._abort)

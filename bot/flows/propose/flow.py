@@ -269,6 +269,8 @@ async def refresh_proposal(
     except SlackApiError as error:
         # The decision is stored; only its display is behind. /upgrade status shows the truth.
         log.error("updating %s in Slack failed: %s", window.label, error.response.get("error"))
+    except Exception as error:  # a timeout or dropped link: the same, never the caller's end
+        log.error("updating %s in Slack failed: %s", window.label, type(error).__name__)
     if announce:
         await post_keyed(
             ctx,

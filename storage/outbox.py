@@ -1,0 +1,172 @@
+"""The outbox: every message the procedure owes a window's thread, recorded before Slack is
+asked (issue 15). A row is keyed like ``window_messages`` (``details``, ``halt:7``…); writing
+it again replaces what it says and makes it due again (a later edit supersedes an earlier one
+that was never delivered). The dispatcher in ``bot/outbox.py`` delivers due rows until Slack
+took them; ``version`` makes sure a delivery marks done only the content it sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlite_utils import Database
+
+from storage.db import to_db_time, write_transaction
+
+CREATE_TABLES = [
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        window_id INTEGER NOT NULL REFERENCES windows (id),
+        key TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        text TEXT NOT NULL,
+        blocks TEXT,
+        search_thread INTEGER NOT NULL DEFAULT 0,
+        broadcast INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'refused')),
+        version INTEGER NOT NULL DEFAULT 1,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        queued_at TEXT NOT NULL,
+        UNIQUE (window_id, key)
+    ) STRICT
+    """,
+    "CREATE INDEX outbox_pending ON outbox (status, id)",
+]
+
+
+class OutboxMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    window_id: int
+    key: str
+    channel: str
+    thread_ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    search_thread: bool
+    broadcast: bool = False  # also shown in the channel (Slack's "Also send to channel")
+    status: str
+    version: int
+    attempts: int  # failed deliveries of any version: Slack may hold one of them already
+    last_error: str | None = None
+
+
+def queue_message(
+    db: Database,
+    *,
+    window_id: int,
+    key: str,
+    channel: str,
+    thread_ts: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None,
+    at: datetime,
+    search_thread: bool = False,
+    broadcast: bool = False,
+) -> OutboxMessage:
+    """Record that ``key`` must say ``text`` in the window's thread; returns the due row."""
+    encoded = None if blocks is None else json.dumps(blocks)
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO outbox (window_id, key, channel, thread_ts, text, blocks, search_thread,"
+            " broadcast, status, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
+            " ON CONFLICT (window_id, key) DO UPDATE SET channel = excluded.channel,"
+            " thread_ts = excluded.thread_ts, text = excluded.text, blocks = excluded.blocks,"
+            " search_thread = max(search_thread, excluded.search_thread), status = 'pending',"
+            " version = version + 1, queued_at = excluded.queued_at",
+            [
+                window_id,
+                key,
+                channel,
+                thread_ts,
+                text,
+                encoded,
+                int(search_thread),
+                int(broadcast),
+                to_db_time(at),
+            ],
+        )
+        rows = list(
+            db.query("SELECT * FROM outbox WHERE window_id = ? AND key = ?", [window_id, key])
+        )
+    return _to_message(rows[0])
+
+
+def pending_messages(db: Database, window_id: int | None = None) -> list[OutboxMessage]:
+    """Undelivered rows, oldest first (the order they are owed in)."""
+    where, args = ("AND window_id = ?", [window_id]) if window_id is not None else ("", [])
+    rows = db.query(f"SELECT * FROM outbox WHERE status = 'pending' {where} ORDER BY id", args)
+    return [_to_message(row) for row in rows]
+
+
+def mark_delivered(db: Database, message: OutboxMessage) -> bool:
+    """Done, unless the row was written again since this content was read (then the newer
+    content is still owed); True when marked."""
+    with write_transaction(db):
+        cursor = db.execute(
+            "UPDATE outbox SET status = 'delivered', attempts = 0, last_error = NULL"
+            " WHERE id = ? AND version = ?",
+            [message.id, message.version],
+        )
+    return cursor.rowcount == 1
+
+
+def is_owed_or_sent(db: Database, window_id: int, key: str) -> bool:
+    """True once ``key`` was written to the outbox (delivered or still owed) or posted before
+    the outbox existed: a start-up check that nothing a window needs was never attempted."""
+    row = db.execute(
+        "SELECT 1 FROM outbox WHERE window_id = ? AND key = ?"
+        " UNION SELECT 1 FROM window_messages WHERE window_id = ? AND key = ?",
+        [window_id, key, window_id, key],
+    ).fetchone()
+    return row is not None
+
+
+def get_message(db: Database, message_id: int) -> OutboxMessage | None:
+    rows = list(db.query("SELECT * FROM outbox WHERE id = ?", [message_id]))
+    return _to_message(rows[0]) if rows else None
+
+
+def mark_refused(db: Database, message: OutboxMessage, error: str) -> None:
+    """Slack will never take this request (the channel is gone, the blocks are invalid): kept,
+    with the reason, and no longer retried."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE outbox SET status = 'refused', attempts = attempts + 1, last_error = ?"
+            " WHERE id = ? AND version = ?",
+            [error[:500], message.id, message.version],
+        )
+
+
+def mark_failed(db: Database, message: OutboxMessage, error: str) -> None:
+    with write_transaction(db):
+        db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            [error[:500], message.id],
+        )
+
+
+def _to_message(row: Mapping[str, Any]) -> OutboxMessage:
+    return OutboxMessage(
+        id=row["id"],
+        window_id=row["window_id"],
+        key=row["key"],
+        channel=row["channel"],
+        thread_ts=row["thread_ts"],
+        text=row["text"],
+        blocks=None if row["blocks"] is None else json.loads(row["blocks"]),
+        search_thread=bool(row["search_thread"]),
+        broadcast=bool(row["broadcast"]),
+        status=row["status"],
+        version=row["version"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )
