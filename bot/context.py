@@ -15,6 +15,7 @@ from bot.agents.base import AgentAdapter
 from bot.domain.catalog import Catalog
 from bot.domain.errors import UnknownSystem
 from bot.domain.known_issues import KnownIssues
+from bot.metrics import MeteredAdapter, Metrics
 from bot.roles import RoleResolver
 from bot.settings import Config, SystemConfig
 from storage import ScheduledAction
@@ -59,6 +60,7 @@ class BotContext:
     progress_edit_seconds: float = 3.0  # at most one edit of the progress message this often
     shutdown_grace_seconds: float = 10.0
     scheduler: TimedActions | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     def track(self) -> None:
         """Count the current task as work in flight, so a shutdown waits for it."""
@@ -102,5 +104,7 @@ class BotContext:
             raise UnknownSystem(name, sorted(self.config.systems)) from None
 
     def adapter(self, name: str) -> AgentAdapter:
+        """The system's adapter as the flows call it: counted and timed for /metrics;
+        ``adapters`` holds the implementations themselves (fault drills, tests)."""
         self.system(name)
-        return self.adapters[name]
+        return MeteredAdapter(name, self.adapters[name], self.metrics)

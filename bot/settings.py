@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(SLACK_API_DEFAULT, description="Web API base URL")
     upgradebot_config: Path | None = Field(None, description="The YAML config file")
     upgradebot_db: Path = Field(Path("upgradebot.db"), description="The SQLite database")
+    upgradebot_calendar_token: SecretStr | None = Field(
+        None, description="The secret a calendar subscription of GET /calendar.ics must carry"
+    )
 
     @property
     def api_url(self) -> str:
