@@ -14,7 +14,7 @@ USAGE = {
     "precheck": f"`{COMMAND} precheck <id>` — run the day-before pre-check now",
     "cancel": f"`{COMMAND} cancel <id> [reason]` — e.g. `{COMMAND} cancel #12 vendor delay`",
     "history": f"`{COMMAND} history [system]`",
-    "export": f"`{COMMAND} export <id>` — the change record (markdown + JSON)",
+    "export": f"`{COMMAND} export <id>` — the change record as two files (markdown, JSON)",
 }
 
 HELP = "\n".join(
@@ -187,3 +187,14 @@ def proposal_outcome(window_label: str, channel: str | None, message_ts: str | N
     if message_ts is None or channel is None:
         return proposal_not_posted(window_label)
     return proposal_posted(window_label, channel)
+
+
+def exported(window_id: int, files: tuple[str, ...]) -> str:
+    return f"The change record of #{window_id} is in its thread: " + " and ".join(files) + "."
+
+
+def export_failed(window_id: int, slack_error: str) -> str:
+    return (
+        f"Slack did not take the change record of #{window_id} ({slack_error}). Check that the "
+        f"app has the files:write scope, or run `upgradebot export {window_id}` on the bot's host."
+    )

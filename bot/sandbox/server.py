@@ -104,7 +104,9 @@ class Page:
                 {"emoji": render.to_emoji(name), "count": len(users)}
                 for name, users in m.reactions.items()
             ],
-            "html": render.to_html_message(m.text, m.blocks, m.attachments, self.names),
+            "html": render.to_html_message(
+                m.text, m.blocks, m.attachments, self.names, files=m.files
+            ),
         }
 
     def ephemeral(self, channel: str | None, data: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.sandbox.signing import trigger_issued_at
+from bot.sandbox.slack_files import FileStore
 from bot.sandbox.slack_limits import SlackMethodError, check_message, check_view, is_true
 from bot.sandbox.slack_store import SlackStore
 from bot.sandbox.slack_workspace import Workspace
@@ -30,6 +31,8 @@ class MethodContext:
     usergroups: dict[str, list[str]]
     users: dict[str, dict[str, Any]]
     issue_socket_url: Callable[[], str]
+    files: FileStore
+    upload_root: Callable[[], str]
     trigger_ttl_seconds: float = 3.0
     joined: set[str] = field(default_factory=set)
     used_triggers: set[str] = field(default_factory=set)
@@ -202,6 +205,15 @@ def reactions_add(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def files_get_upload_url_external(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    return ctx.files.reserve(args, ctx.upload_root())
+
+
+def files_complete_upload_external(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    ws = ctx.workspace
+    return ctx.files.complete(args, ws.bot_user_id, ws.bot_id)
+
+
 def apps_connections_open(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "url": ctx.issue_socket_url()}
 
@@ -224,6 +236,8 @@ METHODS: dict[str, tuple[Handler, str]] = {
     "conversations.history": (conversations_history, "bot"),
     "conversations.replies": (conversations_replies, "bot"),
     "reactions.add": (reactions_add, "bot"),
+    "files.getUploadURLExternal": (files_get_upload_url_external, "bot"),
+    "files.completeUploadExternal": (files_complete_upload_external, "bot"),
     "apps.connections.open": (apps_connections_open, "app"),
 }
 

@@ -46,6 +46,7 @@ class StoredMessage:
     history: list[MessageVersion] = field(default_factory=list)
     edited_ts: str | None = None
     reactions: dict[str, list[str]] = field(default_factory=dict)
+    files: list[dict[str, Any]] | None = None  # the file objects shared with this message
 
     @property
     def edited(self) -> bool:
@@ -62,7 +63,7 @@ class StoredMessage:
         message["team"] = workspace.team_id
         if self.bot_id:
             message.update(bot_id=self.bot_id, app_id=workspace.app_id)
-        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+        for key in ("blocks", "attachments", "thread_ts", "metadata", "files"):
             value = getattr(self, key)
             if value is not None:
                 message[key] = copy.deepcopy(value)
@@ -215,6 +216,7 @@ class SlackStore:
         thread_ts: str | None = None,
         reply_broadcast: bool = False,
         metadata: dict[str, Any] | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> StoredMessage:
         if thread_ts is not None:
             # A reply to a reply lands in the parent's thread, as in Slack.
@@ -232,6 +234,7 @@ class SlackStore:
             thread_ts=thread_ts,
             reply_broadcast=reply_broadcast and thread_ts is not None,
             metadata=metadata,
+            files=files,
         )
         self._messages.setdefault(channel, []).append(message)
         if thread_ts is not None:

@@ -77,6 +77,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_postEphemeral": {"chat:write"},
     "chat_update": {"chat:write"},
     "conversations_replies": {"channels:history", "groups:history"},
+    "files_upload_v2": {"files:write"},
+    "users_info": {"users:read"},
     "usergroups_users_list": {"usergroups:read"},
     "views_open": set(),
 }
