@@ -15,6 +15,7 @@ from bot.agents.base import AgentAdapter
 from bot.domain.catalog import Catalog
 from bot.domain.errors import UnknownSystem
 from bot.domain.known_issues import KnownIssues
+from bot.domain.models import Window
 from bot.metrics import MeteredAdapter, Metrics
 from bot.roles import RoleResolver
 from bot.settings import Config, SystemConfig
@@ -61,6 +62,11 @@ class BotContext:
     shutdown_grace_seconds: float = 10.0
     scheduler: TimedActions | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # Called (in the background) whenever a window's proposal is posted or refreshed, i.e. on
+    # every change people see: the App Home tabs showing it are published again.
+    window_watchers: list[Callable[[Window], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
 
     def track(self) -> None:
         """Count the current task as work in flight, so a shutdown waits for it."""
@@ -89,6 +95,10 @@ class BotContext:
             task.cancel()
         if left:
             await asyncio.wait(left, timeout=1.0)
+
+    def window_changed(self, window: Window) -> None:
+        for watcher in self.window_watchers:
+            self.spawn(watcher(window))
 
     def now(self) -> datetime:
         return self.clock()

@@ -190,6 +190,20 @@ class SlackStub:
     def views(self) -> dict[str, StoredView]:
         return self.store.views
 
+    def home(self, user: str) -> StoredView | None:
+        """The Home tab the app last published for ``user``."""
+        return self.store.homes.get(user)
+
+    @property
+    def home_tab_enabled(self) -> bool:
+        return self._ctx.home_tab_enabled
+
+    @home_tab_enabled.setter
+    def home_tab_enabled(self, enabled: bool) -> None:
+        """An app whose manifest leaves the Home tab off gets ``not_enabled`` from
+        views.publish."""
+        self._ctx.home_tab_enabled = enabled
+
     def close_view(self, view_id: str) -> None:
         """The person closed or submitted the modal (the sandbox page calls this)."""
         self.store.close_view(view_id)

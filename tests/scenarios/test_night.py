@@ -197,6 +197,10 @@ async def test_the_go_is_refused_when_health_changed_since_the_accepted_precheck
     await give_go(bot)
     await until_state(bot, WindowState.PLANNED)
     assert await sim(bot).find_runs() == []
+    # The state moves before the notice is posted: wait for the notice, not just the state.
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("⚠️ No go for #1") for m in thread(bot))
+    )
     notice = reply(bot, "⚠️ No go for #1")
     assert "dma-night-03" in notice["text"]
 

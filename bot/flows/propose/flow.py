@@ -202,9 +202,11 @@ async def post_proposal(ctx: BotContext, window: Window) -> Window:
         )
         retry_post(ctx, window)
         return window
-    return set_message_ref(
+    posted = set_message_ref(
         ctx.db, window.id, channel=response["channel"], ts=response["ts"], at=ctx.now()
     )
+    ctx.window_changed(posted)
+    return posted
 
 
 async def refresh_proposal(
@@ -225,6 +227,7 @@ async def refresh_proposal(
     except SlackApiError as error:
         # The decision is stored; only its display is behind. /upgrade status shows the truth.
         log.error("updating %s in Slack failed: %s", window.label, error.response.get("error"))
+    ctx.window_changed(window)  # the Home tabs showing it
     if announce:
         await post_keyed(
             ctx, window, f"state:{window.state.value}", blocks.decision_line(window, actor)
