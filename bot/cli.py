@@ -1,4 +1,5 @@
-"""upgradebot's command line: serve, sandbox, check-config, run (what `make run` starts)."""
+"""upgradebot's command line: serve, sandbox, check-config, run (what `make run` starts),
+export, calendar, accept-package."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.domain.errors import ConfigError
+from bot.logs import FORMATS, configure_logging
 from bot.settings import Config, Settings, load_config
 
 EXIT_CONFIG = 2
@@ -38,16 +40,37 @@ Config file in use: {config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="upgradebot", description=__doc__)
+    logging_options = argparse.ArgumentParser(add_help=False)
+    logging_options.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=argparse.SUPPRESS,
+        help="text for people (default), json for log shippers: one object per line",
+    )
+    logging_options.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default=argparse.SUPPRESS,
+        help="info (default): what happened to each window; debug adds the scheduler's jobs",
+    )
+    parser = argparse.ArgumentParser(
+        prog="upgradebot", description=__doc__, parents=[logging_options]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set)")
+    serve = sub.add_parser(
+        "serve",
+        parents=[logging_options],
+        help="run the bot (Socket Mode if SLACK_APP_TOKEN is set)",
+    )
     serve.add_argument("--http", action="store_true", help="HTTP mode even with an app token")
     serve.add_argument(
         "--port", type=int, default=3000, help="HTTP mode: Slack's events; Socket Mode: health"
     )
     serve.add_argument("--host", default="127.0.0.1", help="the address --port listens on")
     sandbox = sub.add_parser(
-        "sandbox", help="the whole bot in a browser page, with a local stand-in for Slack"
+        "sandbox",
+        parents=[logging_options],
+        help="the whole bot in a browser page, with a local stand-in for Slack",
     )
     sandbox.add_argument("--port", type=int, default=3000)
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -55,7 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--db", type=Path, default=None, help="keep the sandbox's SQLite here (default: temporary)"
     )
     sub.add_parser("check-config", help="validate the config and print what it understood")
-    run = sub.add_parser("run", help="serve with Slack tokens; without them, start the sandbox")
+    run = sub.add_parser(
+        "run",
+        parents=[logging_options],
+        help="serve with Slack tokens; without them, start the sandbox",
+    )
     run.add_argument("--port", type=int, default=3000, help="the sandbox's port, without tokens")
     run.add_argument("--host", default="127.0.0.1", help="the sandbox's address, without tokens")
     export = sub.add_parser("export", help="print a window's change record (markdown or JSON)")
@@ -70,10 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     accept.add_argument("name", help="the file name in packages.dir, as the pre-check shows it")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = Settings()
+    configure_logging(
+        getattr(args, "log_format", "text"),
+        level=getattr(logging, getattr(args, "log_level", "info").upper()),
+        secrets=settings.secret_values(),
+    )
     try:
         config = load_config(settings.config_path())
         check_adapters(config)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,9 @@ from storage.db import (
 )
 
 GENESIS_HASH = ""
+
+# One line per thing that happened to a window, written with the entry (bot/logs.py).
+log = logging.getLogger("upgradebot.windows")
 
 _APPEND_ONLY_TRIGGERS = (
     """
@@ -136,7 +140,35 @@ def insert_audit(
             digest,
         ],
     )
-    return _to_entry({**fields, "detail": detail_text, "prev_hash": prev_hash, "hash": digest})
+    entry = _to_entry({**fields, "detail": detail_text, "prev_hash": prev_hash, "hash": digest})
+    _log_entry(entry)
+    return entry
+
+
+def _log_entry(entry: AuditEntry) -> None:
+    """``#12 approve by U0ANNA: proposed → approved`` (the window, what, who, the move)."""
+    where = f"#{entry.window_id} " if entry.window_id is not None else ""
+    moved = entry.before_state is not None and entry.before_state != entry.after_state
+    move = f": {entry.before_state} → {entry.after_state}" if moved else ""
+    ack = entry.detail.get("ack") if isinstance(entry.detail.get("ack"), dict) else None
+    gate = str(ack.get("gate")) if ack else None
+    log.info(
+        "%s%s%s by %s%s",
+        where,
+        f"{gate} " if gate else "",
+        entry.action,
+        entry.actor,
+        move,
+        extra={
+            "window": entry.window_id,
+            "actor": entry.actor,
+            "action": entry.action,
+            "before": entry.before_state,
+            "after": entry.after_state,
+            "gate": gate,
+            "slack_action": entry.slack_action,
+        },
+    )
 
 
 def append_audit(
