@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/precheck.py
 	$(BIN)/python bench/night.py
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/metrics.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -52,7 +52,7 @@ from bot.agents.models import (
 )
 from bot.domain.gates import owed
 from bot.domain.models import GateId, WindowState
-from storage import Database, list_actions, list_audit, list_windows
+from storage import Database, StateChange, list_actions, list_state_changes, list_windows
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -116,8 +116,8 @@ class DatabaseCollector(Collector):
             by_state.add_metric([state.value], count)
         yield by_state
 
-        audit = list_audit(self.db)
-        executed = {e.window_id for e in audit if e.after_state == WindowState.EXECUTING.value}
+        changes = list_state_changes(self.db)
+        executed = {c.window_id for c in changes if c.after == WindowState.EXECUTING.value}
         upgrades = CounterMetricFamily(
             "upgradebot_upgrades",
             "Windows whose upgrade ran, by how they ended (done, failed, cancelled)",
@@ -128,7 +128,7 @@ class DatabaseCollector(Collector):
             upgrades.add_metric([outcome.value], count)
         yield upgrades
 
-        yield gate_waits(windows_created={w.id: w.created_at for w in windows}, audit=audit)
+        yield gate_waits({w.id: w.created_at for w in windows}, changes)
 
         lags = [
             (a.started_at - a.due_at).total_seconds()
@@ -143,23 +143,19 @@ class DatabaseCollector(Collector):
         )
 
 
-def gate_waits(windows_created: dict[int, datetime], audit: Iterable[Any]) -> Metric:
+def gate_waits(windows_created: dict[int, datetime], changes: Iterable[StateChange]) -> Metric:
     """Per gate: from the moment the window entered the gate's state to the moment it left it
     (acknowledged, rejected, cancelled or expired)."""
     entered: dict[tuple[int, str], datetime] = {
         (wid, WindowState.PROPOSED.value): at for wid, at in windows_created.items()
     }
     waits: dict[str, list[float]] = {gate.value: [] for gate in GateId}
-    for entry in audit:
-        if entry.window_id is None or entry.before_state is None or entry.after_state is None:
-            continue
-        if entry.before_state == entry.after_state:  # an acknowledgement that moved nothing
-            continue
-        since = entered.get((entry.window_id, entry.before_state))
-        waiting = owed(WindowState(entry.before_state))
+    for change in changes:
+        since = entered.get((change.window_id, change.before))
+        waiting = owed(WindowState(change.before))
         if since is not None and waiting is not None:
-            waits[waiting[0].value].append(max((entry.at - since).total_seconds(), 0.0))
-        entered[(entry.window_id, entry.after_state)] = entry.at
+            waits[waiting[0].value].append(max((change.at - since).total_seconds(), 0.0))
+        entered[(change.window_id, change.after)] = change.at
     return histogram(
         "upgradebot_gate_wait_seconds",
         "Time a window spent waiting at a gate before it was left, by gate",

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -195,6 +196,27 @@ def append_audit(
             after_state=after_state,
             detail=detail,
         )
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One move of a window from one state to another, as the audit log recorded it."""
+
+    window_id: int
+    at: datetime
+    before: str
+    after: str
+
+
+def list_state_changes(db: Database) -> list[StateChange]:
+    """Every state change of every window, oldest first: what /metrics reads at each scrape,
+    so only the four columns it needs (the audit log also holds every progress note)."""
+    rows = db.execute(
+        "SELECT window_id, at, before_state, after_state FROM audit_log "
+        "WHERE window_id IS NOT NULL AND before_state IS NOT NULL AND after_state IS NOT NULL "
+        "AND before_state != after_state ORDER BY id"
+    ).fetchall()
+    return [StateChange(int(r[0]), from_db_time(str(r[1])), str(r[2]), str(r[3])) for r in rows]
 
 
 def list_audit(db: Database, window_id: int | None = None) -> list[AuditEntry]:

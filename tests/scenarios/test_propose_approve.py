@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain.models import GateId, WindowState
 from bot.ids import Action
-from storage import get_window, list_acks, list_audit, verify_audit_chain
+from storage import get_window, list_acks, list_audit, list_windows, verify_audit_chain
 from tests.fakes.bot import APPROVER, CHANNEL, GROUP_APPROVER, PROPOSER, STRANGER, Harness
 
 PROPOSE = "propose lab 10.5 2026-12-02T22:00 4h"
@@ -19,7 +19,13 @@ async def propose(bot: Harness, text: str = PROPOSE, user: str = PROPOSER) -> di
     answer = await bot.command(text, user=user)
     assert "Reading the lab cluster" in answer
     await bot.stub.wait_until(lambda: len(bot.proposals()) > before)
-    return dict(bot.proposals()[-1].to_slack())
+    message = dict(bot.proposals()[-1].to_slack())
+    # The bot stores the message's ts once Slack has answered, a moment after the post lands;
+    # the proposal's confirmation (an ephemeral) follows, so this is re-checked by then.
+    await bot.stub.wait_until(
+        lambda: any(w.message_ts == message["ts"] for w in list_windows(bot.ctx.db))
+    )
+    return message
 
 
 def texts(message: dict[str, Any]) -> str:
