@@ -59,6 +59,9 @@ async def post_keyed(
         return None
     ts = str(response["ts"])
     remember_message(ctx.db, window_id=window.id, key=key, channel=window.channel, ts=ts)
+    # A new post in the thread can change what someone owes without the state moving (the
+    # pre-check's results open G3, the go prompt G4): the Home tabs are published again.
+    ctx.window_changed(window)
     return ts
 
 

@@ -16,6 +16,7 @@ from bot.sandbox.signing import app_home_opened_body
 from storage import get_window
 from tests.fakes.bot import APPROVER, PROPOSER, STRANGER, Harness
 from tests.fakes.slack import SlackStub
+from tests.scenarios.test_night import OPERATOR, ready_at_start
 from tests.scenarios.test_propose_approve import propose, texts
 
 JSON = {"Content-Type": "application/json"}
@@ -136,3 +137,15 @@ async def test_views_publish_is_as_strict_as_slack(
     with pytest.raises(SlackApiError) as caught:
         await slack_client.views_publish(user_id="U0ANNA", view=home)
     assert caught.value.response["error"] == "not_enabled"
+
+
+async def test_the_operator_s_tab_follows_the_night_to_the_go_they_owe(bot: Harness) -> None:
+    await open_home(bot, OPERATOR)
+    assert "Nothing is waiting for you" in texts(await home_of(bot, OPERATOR))
+    await ready_at_start(bot)  # details, pre-check accepted, the start: the go prompt is posted
+    # READY did not move at the start; the go prompt's post is what brought G4 to the tab.
+    await bot.stub.wait_until(lambda: "*G4 Go* for *#1*" in texts(bot.stub.home(OPERATOR).view))  # type: ignore[union-attr]
+    view = bot.stub.home(OPERATOR).view  # type: ignore[union-attr]
+    assert "Waiting for you (1)" in texts(view) and "_ready_" in texts(view)
+    (button,) = buttons(view)
+    assert button["url"].startswith("https://upgradebot-sandbox.slack.com/archives/C0NIGHT/p")
