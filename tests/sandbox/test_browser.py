@@ -328,3 +328,5 @@ async def test_the_home_tab_shows_what_the_approver_owes_and_leads_to_the_thread
         await w.act_as(EVE)
         await page.locator("#home-button").click()
         await expect(home).to_contain_text("Nothing is waiting for you")
+        await home.locator("a", has_text="#1").click()  # the window's link in "Coming up"
+        await expect(page.locator("#thread-pane")).to_be_visible()

@@ -577,6 +577,11 @@ for (const button of document.querySelectorAll("[data-travel]")) {
 }
 
 document.addEventListener("click", (event) => {
+  const link = event.target.closest("#home-body a[href]");
+  if (link && followThreadLink(link.getAttribute("href"))) {
+    event.preventDefault(); // a window's link on the Home tab opens its thread here
+    return;
+  }
   const button = event.target.closest("button.bk-button");
   if (button) {
     event.preventDefault();
