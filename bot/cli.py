@@ -1,5 +1,5 @@
-"""upgradebot's command line: serve, sandbox, check-config, run (what `make run` starts),
-export, calendar, accept-package."""
+"""upgradebot's command line: serve, sandbox, check-config, check-dms, run (what `make run`
+starts), export, calendar, accept-package, catalog build."""
 
 from __future__ import annotations
 
@@ -78,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--db", type=Path, default=None, help="keep the sandbox's SQLite here (default: temporary)"
     )
     sub.add_parser("check-config", help="validate the config and print what it understood")
+    dms = sub.add_parser(
+        "check-dms", help="read a real DMS with the configured settings, per agent; changes nothing"
+    )
+    dms.add_argument("system", help="the system's name under systems: in the config")
     run = sub.add_parser(
         "run",
         parents=[logging_options],
@@ -96,7 +100,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a package file was replaced on purpose: fingerprint it afresh at the next check",
     )
     accept.add_argument("name", help="the file name in packages.dir, as the pre-check shows it")
+    catalog = sub.add_parser("catalog", help="maintain the release catalog")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    build = catalog_sub.add_parser(
+        "build", help="regenerate bot/data/catalog.yml from a dataminer-docs checkout"
+    )
+    build.add_argument("--docs", type=Path, required=True, help="the dataminer-docs checkout")
+    build.add_argument("--output", type=Path, default=None, help="default: bot/data/catalog.yml")
+    build.add_argument("--facts", type=Path, default=None, help="default: catalog_facts.yml")
+    build.add_argument("--commit", default=None, help="the docs commit (default: ask git)")
+    build.add_argument("--date", default=None, help="the docs date YYYY-MM-DD (default: git)")
     args = parser.parse_args(argv)
+    if args.command == "catalog":
+        return build_catalog(args.docs, args.output, args.facts, args.commit, args.date)
     settings = Settings()
     configure_logging(
         getattr(args, "log_format", "text"),
@@ -118,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(describe(settings, config))
         return 0
+    if args.command == "check-dms":
+        return check_dms(config, args.system)
     if args.command == "run" and not settings.has_slack_tokens:
         print(SANDBOX_INSTEAD.format(config=settings.config_path()), flush=True)
         return _sandbox(config, args.host, args.port, None)
@@ -135,6 +153,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def build_catalog(
+    docs: Path, output: Path | None, facts: Path | None, commit: str | None, day: str | None
+) -> int:
+    """`upgradebot catalog build`: the shell is bot/catalog_build.py."""
+    import time
+    from datetime import date
+
+    from bot.catalog_build import FACTS_FILE, build_catalog_file
+    from bot.releases import CATALOG_FILE
+
+    started = time.perf_counter()
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        print(f"upgradebot: --date `{day}` is not a date like 2026-08-21.", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        result = build_catalog_file(
+            docs, output or CATALOG_FILE, facts or FACTS_FILE, commit=commit, docs_date=when
+        )
+    except ConfigError as error:
+        print(f"upgradebot: {error.message}", file=sys.stderr)
+        return EXIT_CONFIG
+    seconds = time.perf_counter() - started
+    print(
+        f"upgradebot: wrote {result.output}: {result.releases} releases ({result.previews} "
+        f"previews) from docs {result.commit[:12]} of {result.docs_date} in {seconds:.2f} s."
+    )
+    return 0
+
+
 def check_adapters(config: Config) -> None:
     """Each system's adapter block is checked by its adapter (and credentials are looked up in
     the environment) before anything starts, so a typo stops the bot with exit code 2."""
@@ -145,6 +194,30 @@ def check_adapters(config: Config) -> None:
             build_adapter(system.adapter.kind, name, system.adapter.options())
         except ValueError as error:
             raise ConfigError(f"Invalid config: {error}") from None
+
+
+def check_dms(config: Config, system: str) -> int:
+    """``upgradebot check-dms``: exit 0 when everything configured could be read, 1 if not."""
+    from bot.agents import build_adapter
+    from bot.agents.dataminer import DataMinerAdapter
+    from bot.agents.dataminer.check import check_dms as report
+
+    if system not in config.systems:
+        known = ", ".join(config.systems) or "none"
+        print(
+            f"upgradebot: no system {system!r} in the config (systems: {known}).", file=sys.stderr
+        )
+        return EXIT_CONFIG
+    block = config.systems[system].adapter
+    adapter = build_adapter(block.kind, system, block.options())
+    if not isinstance(adapter, DataMinerAdapter):
+        print(
+            f"upgradebot: system {system!r} uses the {block.kind} adapter; nothing to connect to."
+        )
+        return 0
+    text, healthy = asyncio.run(report(adapter))
+    print(text)
+    return 0 if healthy else 1
 
 
 def _sandbox(config: Config, host: str, port: int, db: Path | None) -> int:
@@ -271,6 +344,24 @@ def accept_package(settings: Settings, name: str) -> int:
     return 0
 
 
+def catalog_line(config: Config) -> str:
+    """What check-config says of the release catalog: its docs date, and when it is stale."""
+    from datetime import UTC, datetime
+
+    from bot.domain.catalog import stale_catalog_sentence
+    from bot.releases import CATALOG_FILE, load_catalog
+
+    try:
+        catalog = load_catalog(config.catalog)
+    except ConfigError as error:
+        return f"catalog: {error.message}"
+    built = catalog.docs_date.isoformat() if catalog.docs_date else "an unknown date"
+    line = f"catalog: {config.catalog or CATALOG_FILE} (docs of {built})"
+    today = datetime.now(UTC).date()
+    stale = stale_catalog_sentence(catalog, today, config.catalog_max_age)
+    return f"{line}; {stale}" if stale else line
+
+
 def describe(settings: Settings, config: Config) -> str:
     """What check-config prints: the understood config, and which secrets are set (never values)."""
     lines = [
@@ -284,6 +375,7 @@ def describe(settings: Settings, config: Config) -> str:
         f"pre-check lead: {config.schedule.precheck_lead}; reminders: "
         + ", ".join(str(r) for r in config.schedule.reminders),
         f"packages: {config.packages.dir}; backup max age: {config.backup_max_age}",
+        catalog_line(config),
     ]
     for blackout in config.blackouts:
         lines.append(f"blackout: {blackout.name} {blackout.start} → {blackout.end}")

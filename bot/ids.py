@@ -78,6 +78,7 @@ class RunAction(StrEnum):
 class RunView(StrEnum):
     GO = "go_modal"
     PROBLEM = "problem_modal"
+    POSTPONE = "postpone_modal"
 
 
 class HomeAction(StrEnum):

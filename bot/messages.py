@@ -12,6 +12,7 @@ USAGE = {
     "list": f"`{COMMAND} list [system]`",
     "status": f"`{COMMAND} status <id>` — e.g. `{COMMAND} status #12`",
     "precheck": f"`{COMMAND} precheck <id>` — run the day-before pre-check now",
+    "postpone": f"`{COMMAND} postpone <id> <start>` — e.g. `{COMMAND} postpone #12 friday 22:00`",
     "cancel": f"`{COMMAND} cancel <id> [reason]` — e.g. `{COMMAND} cancel #12 vendor delay`",
     "history": f"`{COMMAND} history [system]`",
     "export": f"`{COMMAND} export <id>` — the change record as two files (markdown, JSON)",
@@ -169,13 +170,6 @@ def go_changed(window_label: str, changes: str) -> str:
     )
 
 
-def postponed(window_label: str, command: str) -> str:
-    return (
-        f"{window_label} is postponed (cancelled, nothing ran). Propose the new slot with:\n"
-        f"`{command}`"
-    )
-
-
 def proposal_not_posted(window_label: str) -> str:
     return (
         f"Stored {window_label}, but Slack did not take the post; the bot posts it again every "
@@ -187,6 +181,46 @@ def proposal_outcome(window_label: str, channel: str | None, message_ts: str | N
     if message_ts is None or channel is None:
         return proposal_not_posted(window_label)
     return proposal_posted(window_label, channel)
+
+
+def plan_changed(window_label: str, gate: str, reason: str, approvers: str) -> str:
+    ask = f" {approvers}, please approve the new plan or reject it." if approvers else ""
+    return (
+        f"{window_label} did not pass {gate}: {reason} It is back at G1 for a fresh approval of "
+        f"the new plan; nothing was started.{ask}"
+    )
+
+
+def nothing_to_do(window_label: str, reason: str) -> str:
+    return f"{window_label} is closed: {reason} Nothing was started."
+
+
+def plan_blocked(window_label: str, gate: str, reason: str) -> str:
+    return f"{window_label} did not pass {gate}: {reason} Nothing was started."
+
+
+def cannot_postpone(window_label: str, state: str) -> str:
+    return (
+        f"{window_label} can no longer be postponed ({state}): only a window that has not "
+        "started can move."
+    )
+
+
+def postponed_to(window_label: str, when: str, by: str, approvers: str) -> str:
+    ask = f" {approvers}, please approve the new slot or reject it." if approvers else ""
+    return (
+        f"{window_label} was postponed by {by} to {when}; it is back at G1 with a plan made "
+        f"from what the agents run now, and nothing ran.{ask}"
+    )
+
+
+def postpone_done(window_label: str) -> str:
+    return f"Postponed {window_label}; its proposal asks the approvers again."
+
+
+def expired(window_label: str, reason: str, people: str) -> str:
+    tell = f" {people}: propose it again for a new slot if it is still needed." if people else ""
+    return f"{window_label} expired: {reason}.{tell}"
 
 
 def exported(window_id: int, files: tuple[str, ...]) -> str:

@@ -24,6 +24,7 @@ from bot.domain.schedule import handler_name, is_too_late
 from storage import (
     ActionStatus,
     ScheduledAction,
+    cancel_actions,
     claim_action,
     finish_action,
     get_action,
@@ -42,6 +43,20 @@ class RearmReport:
     ran_late: int
     skipped: int
     resumed: int
+
+
+def drop_window_actions(ctx: BotContext, window_id: int) -> None:
+    """Cancel a window's pending actions and take them off the scheduler (it ended, or went
+    back to G1 and will get new ones)."""
+    cancel_actions(ctx.db, window_id, at=ctx.now())
+    if ctx.scheduler is not None:
+        ctx.scheduler.disarm([a.id for a in list_actions(ctx.db, window_id=window_id)])
+
+
+def arm_all(ctx: BotContext, rows: list[ScheduledAction]) -> None:
+    if ctx.scheduler is not None:
+        for row in rows:
+            ctx.scheduler.arm(row)
 
 
 def job_id(action_id: int) -> str:

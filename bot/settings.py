@@ -24,7 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.domain.errors import ConfigError
+from bot.domain.errors import ConfigError, InvalidVersion
+from bot.domain.versions import parse_version
 from checks.models import KeyCheck
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
@@ -156,6 +157,23 @@ class SystemConfig(_Strict):
     adapter: AdapterConfig
     startup_time: timedelta = Field(timedelta(minutes=10), description="slowest agent start-up")
     key_checks: list[KeyCheck] = Field(default_factory=list)
+    current_release: str | None = Field(
+        None,
+        description="the CU the agents run when the catalog cannot place their build (10.4.0 CU18)",
+    )
+
+    @field_validator("current_release")
+    @classmethod
+    def _release(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            version = parse_version(value)
+        except InvalidVersion:
+            version = None
+        if version is None or version.is_main_line_only or version.build is not None:
+            raise ValueError(f"{value!r} is not a release; write it like 10.4.0 CU18 or 10.5.4")
+        return version.label
 
     @field_validator("channel")
     @classmethod
@@ -182,6 +200,7 @@ class Config(_Strict):
     packages: Packages = Field(default_factory=Packages)
     backup_max_age: timedelta = timedelta(days=7)
     catalog: Path | None = None
+    catalog_max_age: timedelta = timedelta(days=90)  # older docs: the proposal says so (#12)
     known_issues: Path | None = None
     systems: dict[str, SystemConfig]
 
@@ -196,7 +215,7 @@ class Config(_Strict):
             ) from None
         return value
 
-    @field_validator("backup_max_age", mode="before")
+    @field_validator("backup_max_age", "catalog_max_age", mode="before")
     @classmethod
     def _age(cls, value: Any) -> timedelta:
         return parse_duration(value)

@@ -8,17 +8,26 @@ database write, the thread itself is searched for a message carrying the key in 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.context import BotContext
+from bot.domain.gates import approval_round
 from bot.domain.models import Window
-from storage import find_message, remember_message
+from storage import find_message, list_acks, list_messages, remember_message
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "upgradebot_message"
+
+
+def round_key(ctx: BotContext, window: Window, key: str) -> str:
+    """``key`` for a message that belongs to one approval round (the checklist, the go prompt,
+    the decision line): a window approved again gets a fresh message, not an edit of the old."""
+    rounds = approval_round(list_acks(ctx.db, window.id))
+    return key if rounds <= 1 else f"{key}@{rounds}"
 
 
 async def post_keyed(
@@ -29,8 +38,10 @@ async def post_keyed(
     blocks: list[dict[str, Any]] | None = None,
     *,
     search_thread: bool = False,
+    broadcast: bool = False,
 ) -> str | None:
-    """Post (or edit) the window's ``key`` message in its thread; return its ts, None on failure."""
+    """Post (or edit) the window's ``key`` message in its thread; return its ts, None on failure.
+    ``broadcast`` also shows a new message in the channel (Slack's "Also send to channel")."""
     if not (window.channel and window.message_ts):
         log.warning("%s has no Slack message to reply to; %s not posted", window.label, key)
         return None
@@ -53,6 +64,7 @@ async def post_keyed(
             blocks=blocks,
             metadata={"event_type": EVENT_TYPE, "event_payload": {"window": window.id, "key": key}},
             unfurl_links=False,
+            reply_broadcast=broadcast,
         )
     except SlackApiError as error:
         log.error("posting %s of %s failed: %s", key, window.label, error.response.get("error"))
@@ -91,3 +103,42 @@ async def tell(
         )
     except SlackApiError as error:
         log.warning("could not tell %s: %s", user, error.response.get("error"))
+
+
+async def retire(
+    ctx: BotContext, window: Window, note: str, *, keys: Sequence[str] | None = None
+) -> int:
+    """Take the buttons off the window's thread messages that are no longer the way forward
+    (all keyed messages, or only ``keys``), and say in their place what happened and where to
+    act now: only the current message carries controls. Returns how many were edited; a Slack
+    failure is logged, and a stale button stays refused by its handler anyway."""
+    known = list_messages(ctx.db, window.id)
+    wanted = {k: ref for k, ref in known.items() if keys is None or k in keys}
+    if not wanted or not (window.channel and window.message_ts):
+        return 0
+    try:
+        response = await ctx.client.conversations_replies(
+            channel=window.channel, ts=window.message_ts, limit=1000
+        )
+    except SlackApiError as error:
+        log.warning("cannot read the thread of %s: %s", window.label, error.response.get("error"))
+        return 0
+    by_ts = {str(m.get("ts")): m for m in response.get("messages") or []}
+    edited = 0
+    for ref in wanted.values():
+        message = by_ts.get(ref.ts) or {}
+        blocks = message.get("blocks") or []
+        if not any(block.get("type") == "actions" for block in blocks):
+            continue
+        kept = [block for block in blocks if block.get("type") != "actions"]
+        kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        try:
+            await ctx.client.chat_update(
+                channel=ref.channel, ts=ref.ts, text=str(message.get("text", "")), blocks=kept
+            )
+            edited += 1
+        except SlackApiError as error:
+            log.warning(
+                "retiring a message of %s failed: %s", window.label, error.response.get("error")
+            )
+    return edited

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.gates import since_approval
 from bot.domain.models import Acknowledgement, GateId
 from checks.models import CheckResult, CheckStatus
 from checks.run import RUNS, RunKind
@@ -60,9 +61,10 @@ def _automatic_status(result: CheckResult, waiver: Acknowledgement | None) -> It
 
 
 def checklist(results: Sequence[CheckResult], acks: Sequence[Acknowledgement]) -> list[Item]:
-    """The items and where each stands, from the latest details run and the G2 acks."""
+    """The items and where each stands, from the latest details run and the G2 acks of the
+    current round (a window sent back to G1 and approved again starts a fresh checklist)."""
     decided: dict[str, Acknowledgement] = {}
-    for ack in acks:
+    for ack in since_approval(acks):
         if ack.gate is GateId.G2 and ":" in ack.decision:
             decided[ack.decision.split(":", 1)[1]] = ack
     items: list[Item] = []

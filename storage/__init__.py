@@ -37,6 +37,7 @@ from storage.runs import (
     get_check_run,
     latest_check_run,
     list_check_runs,
+    list_messages,
     record_check_run,
     remember_message,
 )
@@ -56,6 +57,7 @@ from storage.windows import (
     get_window,
     list_windows,
     open_windows,
+    reopen_for_approval,
     set_message_ref,
     transition,
 )
@@ -97,6 +99,7 @@ __all__ = [
     "list_audit",
     "list_check_runs",
     "list_hotfixes",
+    "list_messages",
     "list_state_changes",
     "list_steps",
     "list_windows",
@@ -108,6 +111,7 @@ __all__ = [
     "record_check_run",
     "record_package",
     "remember_message",
+    "reopen_for_approval",
     "schedule_action",
     "set_hotfixes",
     "set_message_ref",

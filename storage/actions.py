@@ -50,10 +50,17 @@ class ScheduledAction(BaseModel):
 
 
 def schedule_action(
-    db: Database, *, window_id: int, kind: str, due_at: datetime, at: datetime
+    db: Database,
+    *,
+    window_id: int,
+    kind: str,
+    due_at: datetime,
+    at: datetime,
+    revive: bool = False,
 ) -> ScheduledAction:
     """Add a pending action; scheduling the same (window, kind, due_at) again returns the
-    existing row, whatever its status."""
+    existing row, whatever its status, except that ``revive`` makes a cancelled one pending
+    again (a window sent back to G1 and approved anew needs its start once more)."""
     due_text = to_db_time(due_at)
     with write_transaction(db):
         if db.execute("SELECT 1 FROM windows WHERE id = ?", [window_id]).fetchone() is None:
@@ -63,6 +70,18 @@ def schedule_action(
             " VALUES (?, ?, ?, ?, ?)",
             [window_id, kind, due_text, ActionStatus.PENDING.value, to_db_time(at)],
         )
+        if revive:
+            db.execute(
+                "UPDATE scheduled_actions SET status = ? "
+                "WHERE window_id = ? AND kind = ? AND due_at = ? AND status = ?",
+                [
+                    ActionStatus.PENDING.value,
+                    window_id,
+                    kind,
+                    due_text,
+                    ActionStatus.CANCELLED.value,
+                ],
+            )
         rows = list(
             db.query(
                 f"SELECT {_COLUMNS} FROM scheduled_actions "

@@ -149,3 +149,12 @@ def _to_run(row: Mapping[str, Any]) -> CheckRun:
         results=json.loads(row["results"]),
         detail=json.loads(row["detail"]),
     )
+
+
+def list_messages(db: Database, window_id: int) -> dict[str, MessageRef]:
+    """Every keyed message of the window's thread, by key."""
+    rows = db.query(
+        "SELECT key, channel, ts FROM window_messages WHERE window_id = ? ORDER BY ts",
+        [window_id],
+    )
+    return {row["key"]: MessageRef(channel=row["channel"], ts=row["ts"]) for row in rows}

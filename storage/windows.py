@@ -279,3 +279,62 @@ def _to_window(row: Mapping[str, Any]) -> Window:
         reason=row["reason"],
         revision=row["revision"],
     )
+
+
+def reopen_for_approval(
+    db: Database,
+    window_id: int,
+    *,
+    expected: WindowState,
+    actor: str,
+    action: str,
+    at: datetime,
+    reason: str,
+    plan: Mapping[str, Any] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    slack_action: str | None = None,
+) -> Window:
+    """Send the window back to G1 (``proposed``), all or nothing, with a new plan and/or a new
+    start and end; the earlier decision is cleared so the proposal asks again. The audit entry
+    keeps what it was before. Raises :class:`StaleState` when the window has moved on."""
+    stays = expected is WindowState.PROPOSED  # a proposal re-planned in place
+    if not stays and (expected, WindowState.PROPOSED) not in _LEGAL_MOVES:
+        raise IllegalTransition(window_id, expected.value, "sent back for approval")
+    with write_transaction(db):
+        before = _require(db, window_id)
+        cursor = db.execute(
+            "UPDATE windows SET state = ?, revision = revision + 1, reason = ?, "
+            "decided_by = NULL, decided_at = NULL, plan = COALESCE(?, plan), "
+            "start_at = COALESCE(?, start_at), end_at = COALESCE(?, end_at) "
+            "WHERE id = ? AND state = ?",
+            [
+                WindowState.PROPOSED.value,
+                reason,
+                to_db_json(plan) if plan is not None else None,
+                to_db_time(start) if start is not None else None,
+                to_db_time(end) if end is not None else None,
+                window_id,
+                expected.value,
+            ],
+        )
+        if cursor.rowcount != 1:
+            raise StaleState(before, expected, latest_ack(db, window_id))
+        detail: dict[str, Any] = {"reason": reason}
+        if start is not None or end is not None:
+            detail["was"] = {"start": to_db_time(before.start), "end": to_db_time(before.end)}
+        if plan is not None:
+            steps = before.plan.get("plan", {}).get("steps", [])
+            detail["plan_was"] = [step.get("to_label") for step in steps]
+        insert_audit(
+            db,
+            actor=actor,
+            action=action,
+            at=at,
+            window_id=window_id,
+            slack_action=slack_action,
+            before_state=expected.value,
+            after_state=WindowState.PROPOSED.value,
+            detail=detail,
+        )
+        return _require(db, window_id)

@@ -40,8 +40,8 @@ from bot.agents.models import (
     UploadReport,
     UploadResult,
 )
-from bot.agents.sim_faults import SimAgent, SimFaults, check_layout
 from bot.agents.simulated import SimulatedAdapter
+from bot.agents.simulated.faults import SimAgent, SimFaults, check_layout
 
 __all__ = [
     "AdapterError",

@@ -22,7 +22,9 @@ How an unreachable Agent shows, the same for every adapter:
   ``others`` lists the rest), or ``AdapterTimeout`` for an Agent that answers too slowly.
 - ``upload_only`` never raises for an Agent: the report is the per-Agent verdict, and an
   Agent that did not answer gets a failed result saying so (which fails the report).
-- ``start_upgrade`` raises ``AgentUnreachable`` before anything starts.
+- ``start_upgrade`` raises ``AgentUnreachable`` before anything starts, and
+  ``AdapterTimeout`` when the request may have reached the DMS but no answer came back (it is
+  then never sent again, to this Agent or another: the run may exist).
 """
 
 from __future__ import annotations

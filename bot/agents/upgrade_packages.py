@@ -1,72 +1,47 @@
-"""DataMiner upgrade packages: what a ``.dmupgrade`` file is, read from its name, and the
-cluster's verdict on "Upload only" of such files."""
+"""DataMiner upgrade packages: what a ``.dmupgrade`` file is, read from its name with the one
+grammar of ``bot.domain.package_names``, and the cluster's verdict on "Upload only" of such
+files."""
 
 from __future__ import annotations
 
-import re
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from bot.domain.package_names import PackageKind, is_upgrade_package, parse_package
+
+__all__ = [
+    "PackageFile",
+    "PackageKind",
+    "UploadReport",
+    "UploadResult",
+    "is_upgrade_package",
+    "package_kind",
+    "package_version",
+    "prerequisite_check",
+]
 
 _FROZEN = ConfigDict(frozen=True)
 
 
-class PackageKind(StrEnum):
-    """What installing a ``.dmupgrade`` does to an Agent."""
-
-    FULL = "full"  # new DataMiner version; DataMiner restarts
-    WEB = "web"  # web apps and web API only; no restart, version unchanged
-    PREREQUISITE = "prerequisite"  # checks only (VerifyClusterPorts.dmupgrade); nothing changes
-    OTHER = "other"  # a hotfix or partial package: DataMiner restarts, version unchanged
-    NOT_AN_UPGRADE = "not_an_upgrade"  # not a .dmupgrade file; DataMiner refuses it
-
-
-# The DataMiner package file-name pattern, as Skyline's DmUpgradeStorage tool parses it:
-# "DataMiner <a.b.c.d>[(CU<n>)]-<build> <Full|Web> Upgrade[ (rc|internal)].dmupgrade"
-_PACKAGE_NAME = re.compile(
-    r"^DataMiner (?P<version>\d+\.\d+\.\d+\.\d+)(?:\(CU(?P<cu>\d+)\))?-(?P<build>\d+) "
-    r"(?P<type>Full|Web) Upgrade(?: \((?:rc|internal)\))?\.dmupgrade$",
-    re.IGNORECASE,
-)
-_PREREQUISITE_ONLY = re.compile(r"^Verify\w*\.dmupgrade$|prerequisite only", re.IGNORECASE)
-
-
-def is_upgrade_package(name: str) -> bool:
-    return name.casefold().endswith(".dmupgrade") and len(name) > len(".dmupgrade")
-
-
 def package_version(name: str) -> str | None:
-    """The raw version a full upgrade package installs, or None for any other package.
+    """The raw version a full or update package installs, or None for any other package.
 
     ``DataMiner 10.5.0.0-15230 Full Upgrade.dmupgrade`` -> ``10.5.0.0-15230``; a CU named in
     the file (``DataMiner 10.4.0.0(CU21)-16001 …``) is kept: ``10.4.0.0-16001-CU21``, the form
-    agents report, since the CU cannot be derived from ``x.y.0.0`` (facts §1).
+    agents report, since the CU cannot be derived from ``x.y.0.0`` (facts §1). The grammar is
+    ``bot.domain.package_names``, shared with the planner.
     """
-    match = _PACKAGE_NAME.match(name)
-    if match is None or match["type"].casefold() != "full":
-        return None
-    cu = f"-CU{match['cu']}" if match["cu"] and int(match["cu"]) else ""
-    return f"{match['version']}-{match['build']}{cu}"
+    return parse_package(name).version
 
 
 def package_kind(name: str) -> PackageKind:
-    if not is_upgrade_package(name):
-        return PackageKind.NOT_AN_UPGRADE
-    match = _PACKAGE_NAME.match(name)
-    if match is not None:
-        return PackageKind.FULL if match["type"].casefold() == "full" else PackageKind.WEB
-    if _PREREQUISITE_ONLY.search(name):
-        return PackageKind.PREREQUISITE
-    return PackageKind.OTHER
+    return parse_package(name).kind
 
 
 def prerequisite_check(name: str) -> str | None:
     """The check a prerequisite-only package runs: ``VerifyClusterPorts.dmupgrade`` ->
     ``VerifyClusterPorts``; ``NATSMigration - Prerequisite only.dmupgrade`` -> ``NATSMigration``.
     """
-    if package_kind(name) is not PackageKind.PREREQUISITE:
-        return None
-    return name[: -len(".dmupgrade")].split(" - ")[0].strip()
+    return parse_package(name).check
 
 
 class PackageFile(BaseModel):

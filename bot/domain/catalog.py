@@ -1,23 +1,29 @@
 """The release catalog: which DataMiner releases exist, their builds, and which one an agent runs.
 
-The catalog is data (``bot/data/catalog.yml``, loaded by ``bot/releases.py``); this module only
-turns an already-parsed mapping into indexes. Why a build table at all: an MR agent reports
-``x.y.0.0-build``, and the CU cannot be derived from that (facts §1, "Consequence [I]").
+The catalog is data (``bot/data/catalog.yml``, generated from Skyline's release notes by
+``upgradebot catalog build``, loaded by ``bot/releases.py``); this module only turns an
+already-parsed mapping into indexes. Why a build table at all: an MR agent reports
+``x.y.0.0-build``, and the CU cannot be derived from that (facts §1, "Consequence [I]"). A CU can
+have several builds, and a re-release can be higher than the next CU's build (10.5.0 CU4 is
+15943 and 16239, CU5 is 16086: ``KI_ClusterEndpoint_SLNet_leak.md``), so an unknown build is
+never placed by its number: it could be any CU of its release (issue #12).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
-from typing import Any, Literal
+from datetime import date, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.domain.errors import ConfigError, InvalidVersion, UnknownVersion
+from bot.domain.errors import ConfigError, InvalidVersion, NewerThanCatalog, UnknownVersion
+from bot.domain.package_names import StepPackage, upgrade_package_name
 from bot.domain.versions import ReleaseKind, Version, parse_version
 
 Line = tuple[int, int]
-PackageKind = Literal["full", "cu"]
+Number = tuple[int, int, int]
+PackageKind = StepPackage
 
 
 class Release(BaseModel):
@@ -27,14 +33,22 @@ class Release(BaseModel):
 
     version: Version
     label: str
-    build: int | None = None
+    build: int | None = None  # the build of its package: the newest known build of the release
+    builds: tuple[int, ...] = ()  # every known build (re-releases included)
     released: date | None = None
     preview: bool = False
     exact: bool = True
+    # For an agent whose build the catalog cannot place: the lowest release it could run
+    # (``version`` is then the highest the catalog knows of that number).
+    lowest: Version | None = None
 
     @property
     def kind(self) -> ReleaseKind:
         return self.version.kind
+
+    @property
+    def number(self) -> Number:
+        return (self.version.major, self.version.minor, self.version.feature)
 
     @classmethod
     def of(
@@ -43,10 +57,27 @@ class Release(BaseModel):
         build: int | None = None,
         released: date | None = None,
         preview: bool = False,
+        builds: tuple[int, ...] = (),
     ) -> Release:
+        every = tuple(sorted({*builds, *((build,) if build is not None else ())}))
         return cls(
-            version=version, label=version.label, build=build, released=released, preview=preview
+            version=version,
+            label=version.label,
+            build=every[-1] if every else None,
+            builds=every,
+            released=released,
+            preview=preview,
         )
+
+
+class CatalogSource(BaseModel):
+    """The docs checkout a catalog was generated from (``upgradebot catalog build``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    repository: str = "SkylineCommunications/dataminer-docs"
+    commit: str
+    date: date
 
 
 class Lifecycle(BaseModel):
@@ -64,24 +95,38 @@ class _Entry(BaseModel):
 
     version: str
     build: int | None = None
+    builds: list[int] = []
     released: date | None = None
     preview: bool = False
+    source: str | None = None  # the release-notes page, or the hand-kept fact's source
+    build_source: str | None = None  # where the docs give the builds
 
 
 def package_name(release: Release, kind: PackageKind = "full") -> str:
-    """The ``.dmupgrade`` file name a step needs (DESIGN "Packages and hotfixes").
+    """The package file a step needs (DESIGN "Packages and hotfixes"); the grammar is
+    ``bot.domain.package_names``, shared with the package store and the executor."""
+    return upgrade_package_name(release.number, release.version.cu or 0, release.build, kind)
 
-    Pattern from Skyline's storage tool (facts §2): ``DataMiner <a.b.c.d>[(CU<n>)]-<build>
-    <Full|Web> Upgrade.dmupgrade``. Our choices [I]: a CU release always carries its ``(CU<n>)``
-    tag, because the CU cannot be read from ``x.y.0.0``; the smaller cumulative-update package
-    is named ``... CU Upgrade.dmupgrade``; a build the catalog lacks is written ``*`` so the
-    pre-check can match the file with a glob.
-    """
-    v = release.version
-    tag = f"(CU{v.cu})" if v.cu else ""
-    build = "*" if release.build is None else str(release.build)
-    word = "Full" if kind == "full" else "CU"
-    return f"DataMiner {v.major}.{v.minor}.{v.feature}.0{tag}-{build} {word} Upgrade.dmupgrade"
+
+DEFAULT_MAX_AGE = timedelta(days=90)
+
+
+def stale_catalog_sentence(
+    catalog: Catalog, today: date, max_age: timedelta = DEFAULT_MAX_AGE
+) -> str | None:
+    """One sentence when the catalog's docs are older than ``max_age`` (issue #12), else None.
+    A catalog that records no docs date is stale by definition: nobody can tell what it knows."""
+    built = catalog.docs_date
+    if built is not None and today - built <= max_age:
+        return None
+    newest = ", ".join(r.label for r in catalog.newest_released())
+    when = f"Skyline's docs of {built.isoformat()}" if built else "docs of an unknown date"
+    age = f" ({(today - built).days} days ago)" if built else ""
+    return (
+        f"The release catalog was built from {when}{age} and knows releases up to {newest}; "
+        "anything Skyline shipped since is unknown to it until a maintainer runs "
+        "`upgradebot catalog build --docs <checkout>`."
+    )
 
 
 def _key(v: Version) -> tuple[int, int, int, int | None]:
@@ -91,11 +136,20 @@ def _key(v: Version) -> tuple[int, int, int, int | None]:
 class Catalog:
     """Indexes over the releases; lookups are dictionary reads so planning stays cheap."""
 
-    def __init__(self, releases: Iterable[Release], lifecycles: Mapping[Line, Lifecycle]) -> None:
+    def __init__(
+        self,
+        releases: Iterable[Release],
+        lifecycles: Mapping[Line, Lifecycle],
+        source: CatalogSource | None = None,
+    ) -> None:
         self.releases: tuple[Release, ...] = tuple(sorted(releases, key=lambda r: r.version))
         self.lifecycles = dict(lifecycles)
+        self.source = source
         self._by_key = {_key(r.version): r for r in self.releases}
-        self._by_build = {r.build: r for r in self.releases if r.build is not None}
+        self._by_build = {b: r for r in self.releases for b in r.builds}
+        self._by_number: dict[Number, list[Release]] = {}
+        for r in self.releases:
+            self._by_number.setdefault(r.number, []).append(r)
         released = [r for r in self.releases if not r.preview]
         self._latest_cu: dict[Line, Release] = {}
         self._latest_fr: dict[Line, Release] = {}
@@ -109,7 +163,7 @@ class Catalog:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "the catalog") -> Catalog:
         """Build from ``{"lifecycle": {"10.5": {...}}, "releases": [{"version": ...}, ...]}``."""
-        unknown = set(data) - {"lifecycle", "releases"}
+        unknown = set(data) - {"docs", "lifecycle", "lifecycle_source", "releases"}
         if unknown:
             raise ConfigError(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}.")
         entries = data.get("releases")
@@ -119,12 +173,23 @@ class Catalog:
         seen: dict[tuple[int, int, int, int | None], str] = {}
         builds: dict[int, str] = {}
         for r in releases:
-            if _key(r.version) in seen or (r.build is not None and r.build in builds):
+            if _key(r.version) in seen:
                 raise ConfigError(f"{source}: release `{r.label}` is listed twice.")
             seen[_key(r.version)] = r.label
-            if r.build is not None:
-                builds[r.build] = r.label
-        return cls(releases, _lifecycles(data.get("lifecycle") or {}, source))
+            for build in r.builds:
+                if build in builds:
+                    raise ConfigError(
+                        f"{source}: build {build} is listed for both `{builds[build]}` and "
+                        f"`{r.label}`; a build belongs to one release."
+                    )
+                builds[build] = r.label
+        lifecycles = _lifecycles(data.get("lifecycle") or {}, source)
+        return cls(releases, lifecycles, _source(data.get("docs"), source))
+
+    @property
+    def docs_date(self) -> date | None:
+        """The date of the docs the catalog was generated from, when it records one."""
+        return self.source.date if self.source else None
 
     def find(self, version: Version) -> Release | None:
         return self._by_key.get(_key(version))
@@ -145,6 +210,15 @@ class Catalog:
         """Main releases that have at least one released CU, oldest first."""
         return sorted(self._latest_cu)
 
+    def newest_released(self) -> list[Release]:
+        """The newest released CU of the newest main release and the newest feature release."""
+        found = []
+        if self._latest_cu:
+            found.append(self._latest_cu[max(self._latest_cu)])
+        if self._latest_fr:
+            found.append(max(self._latest_fr.values(), key=lambda r: r.version))
+        return found
+
     def known_labels(self) -> list[str]:
         """Released versions, oldest first (what UnknownVersion lists)."""
         return list(self._labels)
@@ -161,15 +235,30 @@ class Catalog:
         else:
             found = self.find(v)
         if found is None:
+            if self._is_beyond(v):
+                shown = self.docs_date.isoformat() if self.docs_date else None
+                raise NewerThanCatalog(text.strip(), self._labels, shown)
             raise UnknownVersion(text.strip(), self._labels)
         return found
+
+    def _is_beyond(self, v: Version) -> bool:
+        """Above everything the catalog lists for that number (or that main release)."""
+        if v.is_main_line_only:
+            return all(line < v.line for line in self._lines)
+        same = self._by_number.get((v.major, v.minor, v.feature))
+        if same:
+            return v > same[-1].version
+        track = [r for r in self.releases if r.version.line == v.line and r.kind is v.kind]
+        return all(r.version < v for r in track or self.releases)
 
     def identify(self, raw: str) -> Release:
         """The release an agent reporting ``raw`` runs; ``exact=False`` when approximated.
 
-        An unknown build falls back to the closest known release of the same number at or
-        below that build, else to its first release (CU0), else to the parsed version itself;
-        only a main release the catalog has never heard of raises UnknownVersion.
+        A known build is its release. A raw version that names its CU is that CU, listed or
+        not. An unknown build is never placed by its number (re-releases break the order): the
+        result spans every release of that number, ``lowest`` to ``version`` (the highest the
+        catalog knows), and the planner only plans what is above all of them. Only a main
+        release the catalog has never heard of raises UnknownVersion.
         """
         cached = self._identified.get(raw)
         if cached is None:
@@ -190,21 +279,22 @@ class Catalog:
         if v.cu is not None:  # a CU the catalog does not list yet: the version itself is certain
             plain = v.without_build
             return Release(version=plain, label=plain.label, build=v.build, exact=False)
-        return self._closest(v)
+        return self._unplaced(v)
 
-    def _closest(self, v: Version) -> Release:
-        """CU unknown: the known release with the highest build at or below ``v.build``."""
-        same = [r for r in self.releases if _same_number(r.version, v)]
-        below = [r for r in same if r.build is not None and v.build and r.build <= v.build]
-        if below:
-            version = max(below, key=lambda r: r.build or 0).version
-        elif same:
-            version = same[0].version
-        else:
-            version = Version(kind=v.kind, major=v.major, minor=v.minor, feature=v.feature, cu=0)
+    def _unplaced(self, v: Version) -> Release:
+        """CU unknown: any release of that number, from its first to the newest listed."""
+        same = self._by_number.get((v.major, v.minor, v.feature), [])
+        first = Version(kind=v.kind, major=v.major, minor=v.minor, feature=v.feature, cu=0)
+        low = same[0].version if same else first
+        high = same[-1].version if same else first
         shown = f"{v.major}.{v.minor}.{v.feature}"
-        label = f"{shown} (build {v.build})" if v.build else f"{shown} (CU unknown)"
-        return Release(version=version, label=label, build=v.build, exact=False)
+        return Release(
+            version=high,
+            label=f"{shown} (build {v.build})" if v.build else f"{shown} (CU unknown)",
+            build=v.build,
+            exact=False,
+            lowest=low,
+        )
 
 
 def _same_number(a: Version, b: Version) -> bool:
@@ -228,7 +318,19 @@ def _release(entry: object, index: int, source: str) -> Release:
         raise ConfigError(
             f"{where}: write the version as `10.5.0 CU3` or `10.5.4` and the build separately."
         )
-    return Release.of(version, parsed.build, parsed.released, parsed.preview)
+    builds = tuple(parsed.builds)
+    return Release.of(version, parsed.build, parsed.released, parsed.preview, builds)
+
+
+def _source(data: object, source: str) -> CatalogSource | None:
+    if data is None:
+        return None
+    try:
+        return CatalogSource.model_validate(data)
+    except ValidationError:
+        raise ConfigError(
+            f"{source}: `docs` must give the docs checkout's `commit` and `date` (YYYY-MM-DD)."
+        ) from None
 
 
 def _lifecycles(data: object, source: str) -> dict[Line, Lifecycle]:

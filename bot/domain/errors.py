@@ -4,7 +4,9 @@
     ├── InputError             what the user typed or clicked was wrong; nothing is stored
     │   ├── InvalidVersion
     │   ├── UnknownVersion
+    │   │   └── NewerThanCatalog   a target beyond what the catalog's docs date knows
     │   ├── DowngradeRefused
+    │   ├── UnplacedBuild      the agents' build could be at or above the target
     │   ├── UnknownSystem
     │   ├── UnknownWindow
     │   ├── InvalidTime
@@ -76,6 +78,36 @@ class DowngradeRefused(InputError):
             f"{target} is not above the current version {current}; upgradebot does not "
             "plan downgrades.",
             hint="Pick a target above the current version, or follow the downgrade MOP by hand.",
+            field="target",
+        )
+
+
+class NewerThanCatalog(UnknownVersion):
+    """A target above everything the catalog lists: the catalog may simply be older than it."""
+
+    def __init__(self, text: str, known: Sequence[str], docs_date: str | None) -> None:
+        super().__init__(text, known)
+        built = f"Skyline's docs of {docs_date}" if docs_date else "Skyline's docs"
+        self.message = (
+            f"The release catalog does not know `{text[:60]}`: it was built from {built}, and "
+            "nothing as new is in it; a maintainer rebuilds it with `upgradebot catalog build`."
+        )
+        self.args = (self.message,)
+
+
+class UnplacedBuild(InputError):
+    """The agents report a build the catalog cannot place, and the target is not clearly above
+    every CU that build could be (issue #12: never plan what could be a downgrade)."""
+
+    def __init__(self, raw: str, number: str, reason: str) -> None:
+        self.raw = raw
+        self.number = number
+        super().__init__(
+            f"The release catalog cannot tell which CU of {number} the agents run "
+            f"(`{raw[:40]}`), and {reason}; add the build to its release in the catalog (the "
+            "`catalog:` setting can point at your own copy) or name the system's CU in "
+            "`current_release` in the config, and propose again.",
+            hint=f"A target above every {number} CU can be planned without it.",
             field="target",
         )
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.domain.package_names import NATS_MIGRATION
 from bot.domain.paths import UpgradePlan
 from bot.domain.requirements import requirements_for
 
@@ -22,6 +23,10 @@ PREREQUISITE_PACKAGE = timedelta(minutes=5)  # [D] a prerequisite-only package, 
 VERIFY_PER_AGENT = timedelta(minutes=1)  # [I] check one agent is Running on the new version
 WINDOWS_REBOOT = timedelta(minutes=5)  # [I] a Windows restart before DataMiner starts again
 SPREAD = 1.5  # [I] high = 1.5 x low for everything but the upload
+# [D] BrokerGateway_Migration.md: every agent "online and functioning together for at least 15
+# minutes" before the migration; NATSMigration's ResetCluster gives up after 10 minutes.
+MIGRATION_STABLE = timedelta(minutes=15)
+MIGRATION_RUN_HIGH = timedelta(minutes=10)
 
 
 class EstimatePart(BaseModel):
@@ -61,7 +66,10 @@ def estimate_duration(
     ``install`` (default 10 min) + ``startup``, the slowest agent's measured start-up
     ("Starting" → "Running"). The high end multiplies install and start-up by ``SPREAD`` [I].
     Each prerequisite-only package adds 5 min (7.5 high). A step that raises the Visual C++
-    minimum may reboot the agents (facts §3): 0 low, start-up + 5 min high. Verifying a step
+    minimum may reboot the agents (facts §3): 0 low, start-up + 5 min high; so may a step that
+    installs .NET Framework 4.8 (RN 31120, ``General_Feature_Release_10.1.11.md``: the DMA "will
+    automatically be rebooted"). The BrokerGateway migration waits 15 minutes of a stable
+    cluster, then runs up to 10 minutes (``BrokerGateway_Migration.md``). Verifying a step
     takes 1 min per agent (1.5 high) [I]. The pre-check (30 min – 2 h, MOP) is not included.
     """
     if agent_count < 1 or hotfix_count < 0:
@@ -69,11 +77,17 @@ def estimate_duration(
     if min(startup, upload, install) < timedelta(0):
         raise ValueError("durations cannot be negative")
     parts: list[EstimatePart] = []
-    vcpp = requirements_for(plan.current.version).vcpp_minimum
+    before = requirements_for(plan.current.version)
+    vcpp, framework = before.vcpp_minimum, before.dotnet_framework
     for step in plan.steps:
         tag = f"Step {step.number}"
         for package in step.prerequisite_packages:
-            parts.append(_part(f"{tag}: prerequisite {package}", PREREQUISITE_PACKAGE))
+            if package == NATS_MIGRATION:
+                label = f"{tag}: BrokerGateway migration ({package}, after 15 min of stability)"
+                low = MIGRATION_STABLE + PREREQUISITE_PACKAGE
+                parts.append(EstimatePart(label=label, low=low, high=low + MIGRATION_RUN_HIGH))
+            else:
+                parts.append(_part(f"{tag}: prerequisite {package}", PREREQUISITE_PACKAGE))
         kind = f"{step.package_kind} package"
         parts.append(_package(f"{tag}: {step.to_label} ({kind})", upload, install, startup))
         needed = step.requirements.vcpp_minimum
@@ -81,6 +95,11 @@ def estimate_duration(
             label = f"{tag}: possible reboot to install Visual C++ 2015-2022 ({needed}+)"
             parts.append(EstimatePart(label=label, low=timedelta(0), high=startup + WINDOWS_REBOOT))
             vcpp = needed
+        installs = step.requirements.dotnet_framework
+        if installs == "4.8" and framework is not None and _numbers(framework) < (4, 8):
+            label = f"{tag}: possible reboot, the upgrade installs .NET Framework 4.8"
+            parts.append(EstimatePart(label=label, low=timedelta(0), high=startup + WINDOWS_REBOOT))
+            framework = installs
         parts.append(_part(f"{tag}: verify {agent_count} agent(s)", VERIFY_PER_AGENT * agent_count))
     for number in range(1, hotfix_count + 1):
         parts.append(_package(f"Hotfix {number}", upload, install, startup))

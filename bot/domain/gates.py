@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.domain.errors import IllegalTransition
-from bot.domain.models import GateId, GateStatus, WindowEvent, WindowState
+from bot.domain.models import Acknowledgement, GateId, GateStatus, WindowEvent, WindowState
 from bot.domain.permissions import GATE_ROLES
 
 S = WindowState
@@ -24,6 +26,9 @@ TRANSITIONS: dict[tuple[WindowState, WindowEvent], WindowState] = {
     (S.VERIFYING, E.REPORT_PROBLEM): S.FAILED,
     **{(state, E.CANCEL): S.CANCELLED for state in _CANCELLABLE},
     **{(state, E.EXPIRE): S.EXPIRED for state in _CANCELLABLE},
+    **{(state, E.REPLAN): S.PROPOSED for state in _CANCELLABLE if state is not S.PROPOSED},
+    # A proposal itself is postponed without a move: it is simply planned again at its new start.
+    **{(state, E.POSTPONE): S.PROPOSED for state in _CANCELLABLE if state is not S.PROPOSED},
 }
 
 # How each event reads in a sentence: "Window #3 is done; it cannot be approved now."
@@ -40,6 +45,8 @@ _EVENT_WORDS: dict[WindowEvent, str] = {
     E.VERIFY: "verified",
     E.REPORT_PROBLEM: "reported as a problem",
     E.EXPIRE: "expired",
+    E.REPLAN: "sent back for approval of a new plan",
+    E.POSTPONE: "postponed",
 }
 
 
@@ -94,3 +101,18 @@ def owed(state: WindowState) -> tuple[GateId, str] | None:
     """The gate a window waits for and the role that owes it; None while the bot works or
     once the window has ended."""
     return _OWED.get(state)
+
+
+def approval_round(acks: Sequence[Acknowledgement]) -> int:
+    """How many times the window was approved (a re-plan or a postponement asks again)."""
+    return sum(1 for a in acks if a.gate is GateId.G1 and a.decision == E.APPROVE.value)
+
+
+def since_approval(acks: Sequence[Acknowledgement]) -> list[Acknowledgement]:
+    """The acknowledgements of the current round: those after the latest G1 approval. Evidence
+    of an earlier round stays in the record but is never reused."""
+    last = max(
+        (i for i, a in enumerate(acks) if a.gate is GateId.G1 and a.decision == E.APPROVE.value),
+        default=-1,
+    )
+    return list(acks[last + 1 :])

@@ -5,7 +5,8 @@ ranges such as "10.5.0 [CU4]/10.5.7" (facts §7, ``dataminer/Troubleshooting/Kno
 Known_issues.md``). Our data file (``bot/data/known_issues.yml``) writes those ranges as explicit
 bounds. An issue matches a step of a path when the step's destination is in ``affected`` and,
 if given, its starting point is in ``upgrading_from``; conditions narrow it to small clusters
-(``max_agents``) or to a package kind. Failover-only issues carry ``scope: failover`` so a caller
+(``max_agents``), to clusters of several agents (``min_agents``) or to a package kind.
+Failover-only issues carry ``scope: failover`` so a caller
 that knows the system has no Failover pairs can drop them.
 """
 
@@ -17,6 +18,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.domain.errors import ConfigError, InvalidVersion
+from bot.domain.sources import docs_url
 from bot.domain.versions import ReleaseKind, Version, VersionRange
 
 Scope = Literal["all", "failover"]
@@ -65,7 +67,19 @@ class KnownIssue(BaseModel):
     source: str
     scope: Scope = "all"
     max_agents: int | None = None
+    min_agents: int | None = None
     package_kind: Literal["full", "cu"] | None = None
+
+    @property
+    def url(self) -> str:
+        """The published page of ``source`` on docs.dataminer.services."""
+        return docs_url(self.source)
+
+    def fits(self, agent_count: int) -> bool:
+        """Whether a cluster of ``agent_count`` agents meets the size conditions."""
+        if self.max_agents is not None and agent_count > self.max_agents:
+            return False
+        return self.min_agents is None or agent_count >= self.min_agents
 
     def concerns(self, step: Transition) -> bool:
         """Whether the step's versions and package kind are affected (cluster size aside)."""
@@ -104,6 +118,7 @@ class _IssueEntry(BaseModel):
     source: str
     scope: Scope = "all"
     max_agents: int | None = None
+    min_agents: int | None = None
     package_kind: Literal["full", "cu"] | None = None
 
     @field_validator("resolved_in", mode="before")
@@ -119,8 +134,9 @@ class KnownIssues:
         self.issues = tuple(issues)
         self._memo: dict[tuple[tuple[Transition, ...], int], list[KnownIssueMatch]] = {}
         self._by_step: dict[tuple[Version, Version, str], tuple[KnownIssue, ...]] = {}
-        # Agent counts above every `max_agents` condition all match alike: one memo entry.
-        self._size_cap = max((i.max_agents or 0 for i in self.issues), default=0) + 1
+        # Agent counts above every size condition all match alike: one memo entry.
+        sizes = [n for i in self.issues for n in (i.max_agents, i.min_agents) if n is not None]
+        self._size_cap = max(sizes, default=0) + 1
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], *, source: str = "known issues") -> KnownIssues:
@@ -143,7 +159,7 @@ class KnownIssues:
             hits: dict[str, list[Transition]] = {}
             for step in steps:
                 for issue in self._concerning(step):
-                    if issue.max_agents is None or agent_count <= issue.max_agents:
+                    if issue.fits(agent_count):
                         hits.setdefault(issue.id, []).append(step)
             found = [_match(issue, hits[issue.id]) for issue in self.issues if issue.id in hits]
             self._memo[key] = found
@@ -164,7 +180,10 @@ def _match(issue: KnownIssue, hits: Sequence[Transition]) -> KnownIssueMatch:
     where = ", ".join(f"step {s.number} ({s.label})" for s in hits)
     prefix = "If the system has Failover pairs: " if issue.scope == "failover" else ""
     resolved = f" Resolved in {'/'.join(issue.resolved_in)}." if issue.resolved_in else ""
-    message = f"{prefix}known issue “{issue.title}” concerns {where}. {issue.advice}{resolved}"
+    message = (
+        f"{prefix}known issue “{issue.title}” concerns {where}. {issue.advice}{resolved} "
+        f"Source: {issue.url}"
+    )
     return KnownIssueMatch(
         id=issue.id,
         title=issue.title,
@@ -204,5 +223,6 @@ def _issue(entry: object, index: int, source: str) -> KnownIssue:
         source=parsed.source,
         scope=parsed.scope,
         max_agents=parsed.max_agents,
+        min_agents=parsed.min_agents,
         package_kind=parsed.package_kind,
     )

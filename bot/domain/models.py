@@ -84,6 +84,8 @@ class WindowEvent(StrEnum):
     VERIFY = "verify"
     REPORT_PROBLEM = "report_problem"
     EXPIRE = "expire"
+    REPLAN = "replan"  # the agents moved: the new plan goes back to G1 for a fresh approval
+    POSTPONE = "postpone"  # a new start: re-planned and back to G1 for a fresh approval
 
 
 class Blackout(BaseModel):

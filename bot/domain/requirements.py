@@ -1,9 +1,12 @@
 """What an agent must have installed before it can run a DataMiner version.
 
-Every step of a path has its own needs, and upgrades do not install .NET runtimes ("The v5.0
-installer includes these runtimes; upgrades do not"), so an agent must meet the union of every
-step's requirements before the first step starts, not only the target's. Tables: facts §3,
+Every step of a path has its own needs. Modern upgrades do not install the ASP.NET Core
+runtimes (VerifyDotNetVersion blocks instead), so an agent must meet the union of every step's
+requirements before the first step starts, not only the target's. Older packages did install
+some (.NET Framework 4.8 from 10.1.11/10.2.0, RN 31120, which reboots the agent: counted in the
+estimate); demanding them up front is the safe side (release-audit D51). Tables: facts §3,
 ``dataminer/Reference/DataMiner_Compute_Requirements.md`` and ``Preparing_to_upgrade...md``.
+``describe_requirements`` names the page the tables come from (issue #12, item 6).
 
 Rows are read as version ranges. Where a row names only feature releases ("FR 10.1.12–10.3.2"),
 main releases whose number falls inside it (MR 10.2.0) are taken to need the same [I]; the rows
@@ -19,6 +22,7 @@ from typing import Final, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.domain import sources as src
 from bot.domain.versions import ReleaseKind, Version, VersionRange
 
 _R = VersionRange.of
@@ -49,7 +53,8 @@ _DOTNET: tuple[tuple[VersionRange, str, tuple[int, ...]], ...] = (
     (_R("10.6.1", kind=_ANY), "4.8", (8, 10)),
 )
 
-# Only VC++ 2015+ from 10.3.9/10.3.0 CU6/10.2.0 CU18; before that VC++ 2010 must stay.
+# Only VC++ 2015+ from 10.3.9/10.3.0 CU6/10.2.0 CU18; before that VC++ 2010 must stay, and
+# "both Microsoft Visual C++ 2010 and Microsoft Visual C++ 2015 or newer are required" (D53).
 _VCPP_2015_ONLY = (_R("10.2.0 CU18", "10.2"), _R("10.3.0 CU6", "10.3"), _R("10.3.9", kind=_ANY))
 # The FR for 14.44 is 10.6.2 on one page and 10.6.3 on the other: the earlier one is kept [I].
 _VCPP: tuple[tuple[tuple[VersionRange, ...], str], ...] = (
@@ -58,7 +63,7 @@ _VCPP: tuple[tuple[tuple[VersionRange, ...], str], ...] = (
         "14.44.35211.0",
     ),
     ((_R("10.5.0", "10.5"), _R("10.5.2", kind=_ANY)), "14.40.33816"),
-    (_VCPP_2015_ONLY, "14.0"),
+    ((_R(kind=_ANY),), "14.0"),
 )
 # VerifyOSVersion from 10.5.12/10.6.0 blocks anything older than Windows Server 2016 / Windows 10.
 _WINDOWS_2016 = (_R("10.5.12", kind=ReleaseKind.FEATURE), _R("10.6.0", kind=ReleaseKind.MAIN))
@@ -192,8 +197,8 @@ def unmet_requirements(required: Requirements, installed: InstalledSoftware) -> 
         out.append(_sentence(need, src[_VC2010], agent, have))
     if required.vcpp_minimum and not _at_least(installed.vcpp, required.vcpp_minimum):
         need = f"the Visual C++ 2015-2022 redistributable{_min_text(required.vcpp_minimum)}"
-        text = _sentence(need, src[_VC], agent, installed.vcpp)
-        out.append(text + " (the upgrade installs it itself and may reboot the agent)")
+        note = " (the upgrade installs it itself and may reboot the agent)"
+        out.append(_sentence(need, src[_VC], agent, installed.vcpp, note))
     if required.windows_server_minimum and not _windows_ok(
         installed.windows, required.windows_server_minimum
     ):
@@ -202,10 +207,22 @@ def unmet_requirements(required: Requirements, installed: InstalledSoftware) -> 
     return out
 
 
-def _sentence(need: str, source: str, agent: str, have: str | None) -> str:
-    if have is None:
-        return f"needs {need} ({source}); {agent} did not report it"
-    return f"needs {need} ({source}); {agent} has {have}"
+def _sentence(need: str, source: str, agent: str, have: str | None, note: str = "") -> str:
+    found = "did not report it" if have is None else f"has {have}"
+    return f"needs {need} ({source}); {agent} {found}{note}"
+
+
+def describe_requirements(required: Requirements) -> str:
+    """One line for a proposal: what a step needs installed, with the page that says so."""
+    parts = [f".NET Framework {required.dotnet_framework}"] if required.dotnet_framework else []
+    parts += [f"ASP.NET Core {major}.0 Hosting Bundle" for major in required.aspnet_core]
+    if required.vcpp_2010:
+        parts.append("Visual C++ 2010")
+    if required.vcpp_minimum:
+        parts.append(f"Visual C++ 2015-2022{_min_text(required.vcpp_minimum)}")
+    if required.windows_server_minimum:
+        parts.append(f"Windows Server {required.windows_server_minimum}+ (or Windows 10+)")
+    return src.cite(f"Needs {', '.join(parts) or 'nothing listed'}.", src.REQUIREMENTS)
 
 
 def _min_text(vcpp: str) -> str:

@@ -72,3 +72,19 @@ def is_too_late(kind: str, due_at: datetime, now: datetime) -> bool:
     already over: it is skipped. Every other late action still runs (once)."""
     lead = reminder_lead(kind)
     return lead is not None and now - due_at > lead
+
+
+def proposal_actions(
+    *, start: datetime, now: datetime, reminders: Sequence[timedelta]
+) -> list[PlannedAction]:
+    """What a proposal needs before anyone decides on it: the start (by which it expires if
+    still undecided) and the reminders still ahead, which go to the approvers while G1 is
+    owed."""
+    return [
+        PlannedAction(ActionKind.START, start),
+        *(
+            PlannedAction(reminder_kind(lead), start - lead)
+            for lead in reminders
+            if start - lead > now
+        ),
+    ]

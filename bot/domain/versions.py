@@ -6,8 +6,8 @@ A DataMiner version is ``major.minor.feature.week-build`` (facts §1, "Version s
 - a **main release** (MR) keeps ``x.y.0.0`` and ships cumulative updates (CUs) on top of it;
   the CU number is *not* part of the four-part number, only of the package name or the Dojo
   slug (``10.2.0.0-11897-CU4``), so an agent's raw version may leave the CU unknown;
-- a **feature release** (FR) is ``x.y.z`` with z from 1 to 12, occasionally with CUs of its own
-  (10.5.12 CU1).
+- a **feature release** (FR) is ``x.y.z`` with z from 1 to 12 (10.0.2 to 10.0.13 for the 10.0
+  cycle, release-audit D4), occasionally with CUs of its own (10.5.12 CU1).
 
 Ordering follows DataMiner's own comparison (``IDma.IsVersionHigher`` compares the numeric parts,
 ``release-notes/Code_Libraries/.../*Range_1.2.md``) and breaks ties with the CU: so FR 10.3.12 is

@@ -112,9 +112,11 @@ def full_upgrade(tmp_path: Path) -> PackageFile:
         ("DataMiner 10.5.0.0-15230 Full Upgrade.dmupgrade", "10.5.0.0-15230", PackageKind.FULL),
         (
             "DataMiner 10.5.5.0(CU0)-15664 Full Upgrade (internal).dmupgrade",
-            "10.5.5.0-15664",
+            "10.5.5.0-15664-CU0",  # the CU the name carries is kept, CU0 included
             PackageKind.FULL,
         ),
+        ("DataMiner 10.4.0.0(CU8)-15100.dmupdate", "10.4.0.0-15100-CU8", PackageKind.UPDATE),
+        ("NATSMigration.dmupgrade", None, PackageKind.MIGRATION),
         ("DataMiner 10.4.0.0-15634 Web Upgrade (internal).dmupgrade", None, PackageKind.WEB),
         ("VerifyClusterPorts.dmupgrade", None, PackageKind.PREREQUISITE),
         ("NATSMigration - Prerequisite only.dmupgrade", None, PackageKind.PREREQUISITE),

@@ -80,6 +80,14 @@ systems:
             BASE + "blackouts: [{name: x, start: 2026-12-02T10:00, end: 2026-12-01T10:00}]\n",
             ["blackouts.0 (line 6)", "ends before it starts"],
         ),
+        (
+            BASE.replace("    channel: C0OPS", "    channel: C0OPS\n    current_release: CU18"),
+            ["systems.lab.current_release (line 5)", "10.4.0 CU18"],
+        ),
+        (
+            BASE.replace("    channel: C0OPS", "    channel: C0OPS\n    current_release: '10.4'"),
+            ["systems.lab.current_release", "is not a release"],
+        ),
         ("timezone: UTC\n", ["systems", "is required"]),
         ("systems: {}\n", ["systems (line 1)", "at least one system"]),
         ("- just\n- a list\n", ["must hold a mapping"]),
@@ -165,3 +173,22 @@ def test_a_dataminer_system_without_credentials_in_the_environment_refuses_to_st
     assert result.returncode == 2
     assert "DM_LAB_USER" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_system_can_name_the_cu_its_agents_run(tmp_path: Path) -> None:
+    """Issue #12: for a build the catalog cannot place, the config may say which CU it is."""
+    text = BASE.replace(
+        "    channel: C0OPS", "    channel: C0OPS\n    current_release: 10.4.0 [CU18]"
+    )
+    assert load_config(write(tmp_path, text)).systems["lab"].current_release == "10.4.0 CU18"
+
+
+def test_check_config_says_which_docs_the_catalog_knows(tmp_path: Path) -> None:
+    # a day's age: the shipped catalog's docs are older than that on any day this test runs
+    config = write(tmp_path, BASE + "catalog_max_age: 1d\n")
+    result = _cli(tmp_path, "check-config", config=config)
+    assert result.returncode == 0, result.stderr
+    assert "(docs of 2026-08-21); The release catalog was built from Skyline's docs" in (
+        result.stdout
+    )
+    assert "upgradebot catalog build --docs <checkout>" in result.stdout

@@ -43,7 +43,6 @@ class TestShippedData:
         assert builds == {
             "10.0.0 CU19": 11025,
             "10.2.0 CU4": 11897,
-            "10.3.0 CU3": 12948,
             "10.4.0 CU4": 14511,
             "10.4.0 CU10": 15230,
             "10.1.7": 10523,
@@ -51,6 +50,13 @@ class TestShippedData:
             "10.4.9": 14794,
             "10.5.4": 15588,
             "10.6.1": 16647,
+            # re-releases: the newest build is the one a package names (release-audit D18,
+            # KI_ClusterEndpoint_SLNet_leak.md, KI_SLScripting_issue_non_English_system.md)
+            "10.4.0 CU18": 16295,
+            "10.5.0 CU4": 16239,
+            "10.5.0 CU5": 16243,
+            "10.5.0 CU6": 16294,
+            "10.5.9": 16293,
         }
 
     def test_support_dates_come_from_the_lifecycle_table(self) -> None:
@@ -71,7 +77,12 @@ class TestResolve:
         [
             ("10.5", "10.5.0 CU18"),
             ("9.6", "9.6.0"),
-            ("10.0", "10.0.0 CU20"),
+            ("10.0", "10.0.0 CU21"),  # D2: General_Main_Release_10.0.0_CU21.md
+            ("10.1", "10.1.0 CU21"),  # D5: General_Main_Release_10.1.0_CU21.md
+            ("10.3", "10.3.0 CU22"),  # D7: General_Main_Release_10.3.0_CU22.md
+            ("10.3.0 CU22", "10.3.0 CU22"),
+            ("10.5.2 CU1", "10.5.2 CU1"),  # D11: General_Feature_Release_10.5.2_CU1.md
+            ("10.0.13", "10.0.13"),  # D3/D4: the 10.0 FR cycle runs 10.0.2-10.0.13
             ("10.5.0 CU3", "10.5.0 CU3"),
             ("10.5.0 [CU3]", "10.5.0 CU3"),
             ("10.5.0.0 CU3", "10.5.0 CU3"),
@@ -103,23 +114,30 @@ class TestResolve:
 
 class TestIdentify:
     def test_a_known_build_maps_to_its_cu(self) -> None:
-        release = CATALOG.identify("10.3.0.0-12948")
-        assert release.label == "10.3.0 CU3" and release.exact
+        release = CATALOG.identify("10.4.0.0-15230")
+        assert release.label == "10.4.0 CU10" and release.exact
+
+    def test_every_build_of_a_re_released_cu_maps_to_it(self) -> None:
+        """D18: 10.5.0 CU4 is 15943 and 16239, CU5 16086 and 16243 (KI_ClusterEndpoint_SLNet_
+        leak.md): the CU4 re-release is above CU5's first build, and is still CU4."""
+        assert CATALOG.identify("10.5.0.0-15943").label == "10.5.0 CU4"
+        assert CATALOG.identify("10.5.0.0-16239").label == "10.5.0 CU4"
+        assert CATALOG.identify("10.5.0.0-16086").label == "10.5.0 CU5"
+        assert CATALOG.resolve("10.5.0 CU4").builds == (15943, 16239)
 
     def test_a_dojo_slug_with_cu(self) -> None:
         assert CATALOG.identify("10.2.0.0-11897-CU4") == CATALOG.resolve("10.2.0 CU4")
 
-    def test_an_unknown_build_falls_back_to_the_closest_known_below(self) -> None:
+    def test_an_unknown_build_is_never_placed_by_its_number(self) -> None:
+        """Issue #12 item 2: it spans every release of its number, lowest to highest."""
         release = CATALOG.identify("10.3.0.0-13012")
         assert not release.exact
-        assert release.version == parse_version("10.3.0 CU3")
+        assert release.lowest == parse_version("10.3.0")
+        assert release.version == parse_version("10.3.0 CU22")
         assert release.label == "10.3.0 (build 13012)" and release.build == 13012
-        assert CATALOG.identify("10.4.0.0-15500").version == parse_version("10.4.0 CU10")
-
-    def test_an_unknown_build_below_every_known_one_falls_back_to_the_base(self) -> None:
-        assert CATALOG.identify("10.4.0.0-14000").version == parse_version("10.4.0")
-        release = CATALOG.identify("10.5.0.0-16000")
-        assert release.version == parse_version("10.5.0") and not release.exact
+        between = CATALOG.identify("10.4.0.0-15500")  # between CU10 = 15230 and CU18 = 16295
+        assert between.lowest == parse_version("10.4.0")
+        assert between.version == parse_version("10.4.0 CU21")
 
     def test_a_cu_the_catalog_lacks_is_kept_as_reported(self) -> None:
         release = CATALOG.identify("10.5.0 CU25")
@@ -143,6 +161,7 @@ class TestIdentify:
     def test_a_main_line_spec_is_identified_as_its_base_with_unknown_cu(self) -> None:
         release = CATALOG.identify("10.5")
         assert release.label == "10.5.0 (CU unknown)" and not release.exact
+        assert release.lowest == parse_version("10.5.0")
 
     def test_a_version_the_catalog_never_heard_of_is_unknown(self) -> None:
         with pytest.raises(UnknownVersion):
@@ -163,16 +182,21 @@ class TestPackageNames:
 
     def test_full_package_of_a_feature_release(self) -> None:
         name = package_name(CATALOG.resolve("10.4.9"))
-        assert name == "DataMiner 10.4.9.0-14794 Full Upgrade.dmupgrade"
+        assert name == "DataMiner 10.4.9.0(CU0)-14794 Full Upgrade.dmupgrade"
 
-    def test_cu_package_and_unknown_build(self) -> None:
+    def test_update_package_and_unknown_build(self) -> None:
+        """D45: Skyline's grammar knows only Full|Web upgrades; the delta is a .dmupdate
+        (dataminer/Administrator_guide/DataMiner_Agents/DataMiner_packages.md)."""
         name = package_name(CATALOG.resolve("10.4.0 CU8"), "cu")
-        assert name == "DataMiner 10.4.0.0(CU8)-* CU Upgrade.dmupgrade"
+        assert name == "DataMiner 10.4.0.0(CU8)-*.dmupdate"
 
-    def test_main_release_base_has_no_cu_tag(self) -> None:
-        assert (
-            package_name(CATALOG.resolve("10.5.0")) == "DataMiner 10.5.0.0-* Full Upgrade.dmupgrade"
-        )
+    def test_a_main_release_base_carries_cu0(self) -> None:
+        name = package_name(CATALOG.resolve("10.5.0"))
+        assert name == "DataMiner 10.5.0.0(CU0)-* Full Upgrade.dmupgrade"
+
+    def test_a_re_released_cu_names_its_newest_build(self) -> None:
+        name = package_name(CATALOG.resolve("10.5.0 CU5"))
+        assert name == "DataMiner 10.5.0.0(CU5)-16243 Full Upgrade.dmupgrade"
 
 
 class TestFromMapping:
@@ -212,7 +236,7 @@ class TestFromMapping:
                         {"version": "10.5.1", "build": 1},
                     ]
                 },
-                "`10.5.1` is listed twice",
+                "build 1 is listed for both `10.5.0` and `10.5.1`",
             ),
             (_small("10.5.0", lifecycle=["10.5"]), "`lifecycle` must map"),
             (

@@ -52,9 +52,9 @@ def test_prerequisite_packages_reboots_and_hotfixes_count() -> None:
         "Step 1: verify 4 agent(s)",
         "Step 2: prerequisite VerifyClusterPorts.dmupgrade",
         "Step 2: 10.2.0 CU21 (full package)",
-        "Step 2: possible reboot to install Visual C++ 2015-2022 (14.0+)",
+        "Step 2: possible reboot, the upgrade installs .NET Framework 4.8",
         "Step 2: verify 4 agent(s)",
-        "Step 3: 10.3.0 CU20 (full package)",
+        "Step 3: 10.3.0 CU22 (full package)",
         "Step 3: verify 4 agent(s)",
         "Hotfix 1",
         "Hotfix 2",
@@ -74,7 +74,37 @@ def test_a_reboot_is_counted_once_per_raise_of_the_vcpp_minimum() -> None:
     reboots = [p.label for p in estimate.parts if "reboot" in p.label]
     assert reboots == ["Step 1: possible reboot to install Visual C++ 2015-2022 (14.44.35211.0+)"]
     prereqs = [p.label for p in estimate.parts if "prerequisite" in p.label]
-    assert prereqs == ["Step 2: prerequisite NATSMigration - Prerequisite only.dmupgrade"]
+    assert prereqs == [
+        "Step 2: prerequisite NATSMigration - Prerequisite only.dmupgrade",
+        "Step 2: prerequisite VerifyGRPCConnection.dmupgrade",
+    ]
+
+
+def test_the_brokergateway_migration_counts_its_wait_and_its_run() -> None:
+    """D74, BrokerGateway_Migration.md: every agent "online and functioning together for at least
+    15 minutes" before migrating; NATSMigration's ResetCluster has a 10-minute timeout."""
+    estimate = estimate_duration(plan("10.5.0 CU18", "10.6"), 2, startup=10 * MIN)
+    migration = [p for p in estimate.parts if "BrokerGateway migration" in p.label]
+    assert [(p.label, p.low, p.high) for p in migration] == [
+        (
+            "Step 1: BrokerGateway migration (NATSMigration.dmupgrade, after 15 min of stability)",
+            20 * MIN,
+            30 * MIN,
+        )
+    ]
+
+
+def test_installing_dotnet_framework_4_8_may_reboot_once() -> None:
+    """D70, RN 31120 (General_Feature_Release_10.1.11.md): the 10.1.11/10.2.0 packages install
+    .NET Framework 4.8 and the DMA "will automatically be rebooted"."""
+    estimate = estimate_duration(plan("10.0.0 CU19", "10.4"), 1, startup=10 * MIN)
+    reboots = [p for p in estimate.parts if ".NET Framework 4.8" in p.label]
+    assert [(p.label, p.low, p.high) for p in reboots] == [
+        ("Step 1: possible reboot, the upgrade installs .NET Framework 4.8", 0 * MIN, 15 * MIN)
+    ]
+    assert not any(
+        ".NET" in p.label for p in estimate_duration(plan("10.3.0", "10.4"), 1, 10 * MIN).parts
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain.errors import IllegalTransition, UnknownSystem, UnknownWindow
-from bot.domain.gates import TRANSITIONS, gate_statuses, is_allowed, next_state, owed
-from bot.domain.models import GateId, GateStatus, Window, WindowEvent, WindowState
+from bot.domain.gates import (
+    TRANSITIONS,
+    approval_round,
+    gate_statuses,
+    is_allowed,
+    next_state,
+    owed,
+    since_approval,
+)
+from bot.domain.models import (
+    Acknowledgement,
+    GateId,
+    GateStatus,
+    Window,
+    WindowEvent,
+    WindowState,
+)
 
 S, E = WindowState, WindowEvent
 
@@ -31,6 +46,9 @@ S, E = WindowState, WindowEvent
         (S.READY, E.CANCEL, S.CANCELLED),
         (S.APPROVED, E.EXPIRE, S.EXPIRED),
         (S.PLANNED, E.EXPIRE, S.EXPIRED),
+        (S.APPROVED, E.REPLAN, S.PROPOSED),
+        (S.READY, E.REPLAN, S.PROPOSED),
+        (S.PLANNED, E.POSTPONE, S.PROPOSED),
     ],
 )
 def test_legal_moves_lead_where_the_mop_says(
@@ -52,6 +70,28 @@ def test_every_move_not_in_the_table_is_refused_with_a_sentence() -> None:
                 next_state(3, state, event)
             assert caught.value.message.startswith(f"Window #3 is {state.value}; it cannot be")
     assert refused > 100
+
+
+def test_a_running_upgrade_is_never_sent_back_nor_postponed() -> None:
+    for state in (S.EXECUTING, S.VERIFYING):
+        assert not is_allowed(state, E.REPLAN) and not is_allowed(state, E.POSTPONE)
+    assert not is_allowed(S.PROPOSED, E.REPLAN)  # a proposal is simply planned again
+    assert not is_allowed(S.PROPOSED, E.POSTPONE)
+
+
+def test_the_round_counts_approvals_and_only_its_own_acks_count() -> None:
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def ack(i: int, gate: GateId, decision: str) -> Acknowledgement:
+        return Acknowledgement(id=i, window_id=1, gate=gate, user="U1", decision=decision, at=at)
+
+    first = [ack(1, GateId.G1, "approve"), ack(2, GateId.G2, "confirm:backup")]
+    assert approval_round([]) == 0 and since_approval([]) == []
+    assert approval_round(first) == 1
+    assert since_approval(first) == [first[1]]
+    again = [*first, ack(3, GateId.G1, "approve")]
+    assert approval_round(again) == 2
+    assert since_approval(again) == []
 
 
 def test_terminal_states_accept_nothing_and_executing_cannot_be_cancelled() -> None:

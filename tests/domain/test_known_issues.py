@@ -37,9 +37,21 @@ def test_the_shipped_list_covers_the_upgrade_issues_of_the_facts() -> None:
         "KI-failover-offline-not-synced",
         "KI-failover-elements-folder-deleted",
         "KI-failover-config-after-brokergateway",
+        # release-audit D69a (issue #12)
+        "KI-ldap-users-cannot-log-in",
+        "KI-dcomconfig-flagged-as-virus",
+        "KI-clusterendpoint-slnet-leak",
+        "KI-gqi-dxm-newtonsoft",
+        "KI-idp-discovery",
+        "KI-elements-not-loading-multiple-es",
+        "KI-failover-hostnames",
+        "KI-nats-server-config-not-in-backup",
+        "KI-srm-scheduler-unresponsive",
+        "KI-deadlock-service-loading",
     ]
     for issue in ISSUES.issues:
         assert issue.source.startswith("dataminer/Troubleshooting/Known_issues/KI_")
+        assert issue.url == "https://docs.dataminer.services/" + issue.source[:-3] + ".html"
         assert issue.advice.endswith(".") and issue.title
 
 
@@ -93,6 +105,8 @@ def test_the_small_cluster_condition() -> None:
     assert "KI-verifyclusterports-small-cluster" in ids("10.3.0 CU5", "10.4.0 CU21", agents=2)
     assert "KI-verifyclusterports-small-cluster" not in ids("10.3.0 CU5", "10.4.0 CU21", agents=3)
     assert "KI-verifyclusterports-small-cluster" not in ids("10.0.0 CU5", "10.0.0 CU19", agents=2)
+    # D64: the issue is specific to two-node systems; one agent has no peer to verify
+    assert "KI-verifyclusterports-small-cluster" not in ids("10.3.0 CU5", "10.4.0 CU21", agents=1)
 
 
 def test_the_package_kind_condition() -> None:
@@ -108,12 +122,17 @@ def test_a_match_lists_every_step_and_reads_as_a_sentence() -> None:
     assert ports.steps == [1, 2] and ports.scope == "all" and ports.resolved_in == []
     assert ports.message == (
         "Known issue “VerifyClusterPorts fails falsely on a two-agent cluster” concerns step 1 "
-        "(10.3.0 CU5 → 10.4.0 CU21), step 2 (10.4.0 CU21 → 10.5.0 CU18). " + ports.advice
+        "(10.3.0 CU5 → 10.4.0 CU21), step 2 (10.4.0 CU21 → 10.5.0 CU18). "
+        + ports.advice
+        + " Source: https://docs.dataminer.services/dataminer/Troubleshooting/Known_issues/"
+        "KI_Upgrade_fails_VerifyClusterPorts_prerequisite.html"
     )
     folder = matches["KI-failover-elements-folder-deleted"]
     assert folder.scope == "failover" and folder.steps == [1]
     assert folder.message.startswith("If the system has Failover pairs: known issue")
-    assert folder.message.endswith("Resolved in 10.5.0 CU10/10.6.1.")
+    assert "Resolved in 10.5.0 CU10/10.6.1. Source: https://docs.dataminer.services/" in (
+        folder.message
+    )
 
 
 def test_matching_is_remembered_but_callers_get_their_own_list() -> None:

@@ -11,20 +11,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.catalog import Catalog, Release
-from bot.domain.errors import DowngradeRefused, MixedVersionCluster, NoUpgradePath
+from bot.domain.errors import DowngradeRefused, MixedVersionCluster, NoUpgradePath, UnplacedBuild
+from bot.domain.package_names import PackageKind, parse_package
 from bot.domain.paths import (
     NATS_MIGRATION,
+    NATS_MIGRATION_CHECKS,
     VERIFY_CLUSTER_PORTS,
+    VERIFY_GRPC_CONNECTION,
+    PlanStep,
     UpgradePlan,
     cluster_release,
     plan_upgrade,
 )
-from bot.domain.versions import ReleaseKind, parse_version
+from bot.domain.versions import ReleaseKind, Version, parse_version
 from bot.releases import load_catalog, load_known_issues
 
 CATALOG = load_catalog()
 ISSUES = load_known_issues()
-VCP, NATS = [VERIFY_CLUSTER_PORTS], [NATS_MIGRATION]
+VCP, NATS = [VERIFY_CLUSTER_PORTS], [NATS_MIGRATION_CHECKS, NATS_MIGRATION]
+# The step into 10.6 from a 10.5 MR (or an FR before 10.5.10) also runs VerifyGRPCConnection
+# first (dataminer/DataMiner_Tools/VerifyGRPCConnection.dmupgrade.md).
+GRPC = [VERIFY_GRPC_CONNECTION]
+NATS_GRPC = [*NATS, *GRPC]
 
 
 def full(name: str) -> str:
@@ -46,7 +54,7 @@ PATHS: list[tuple[str, str, list[Step]]] = [
         [
             ("10.0.0 CU19", full("10.0.0.0(CU19)-11025"), []),
             ("10.2.0 CU21", full("10.2.0.0(CU21)-*"), VCP),
-            ("10.3.0 CU20", full("10.3.0.0(CU20)-*"), []),
+            ("10.3.0 CU22", full("10.3.0.0(CU22)-*"), []),
         ],
     ),
     (
@@ -55,7 +63,7 @@ PATHS: list[tuple[str, str, list[Step]]] = [
         [
             ("10.0.0 CU19", full("10.0.0.0(CU19)-11025"), []),
             ("10.2.0 CU21", full("10.2.0.0(CU21)-*"), VCP),
-            ("10.3.0", full("10.3.0.0-*"), []),
+            ("10.3.0", full("10.3.0.0(CU0)-*"), []),
         ],
     ),
     ("9.6.0", "10.0.0 CU19", [("10.0.0 CU19", full("10.0.0.0(CU19)-11025"), [])]),
@@ -64,7 +72,7 @@ PATHS: list[tuple[str, str, list[Step]]] = [
         "10.1",
         [
             ("10.0.0 CU19", full("10.0.0.0(CU19)-11025"), []),
-            ("10.1.0 CU9", full("10.1.0.0(CU9)-*"), []),
+            ("10.1.0 CU21", full("10.1.0.0(CU21)-*"), []),
         ],
     ),
     (
@@ -73,10 +81,10 @@ PATHS: list[tuple[str, str, list[Step]]] = [
         [
             ("10.0.0 CU19", full("10.0.0.0(CU19)-11025"), []),
             ("10.2.0 CU21", full("10.2.0.0(CU21)-*"), VCP),
-            ("10.3.0 CU20", full("10.3.0.0(CU20)-*"), []),
+            ("10.3.0 CU22", full("10.3.0.0(CU22)-*"), []),
             ("10.4.0 CU21", full("10.4.0.0(CU21)-*"), []),
             ("10.5.0 CU18", full("10.5.0.0(CU18)-*"), []),
-            ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS),
+            ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS_GRPC),
         ],
     ),
     (  # a 9.6 feature release the catalog does not list follows the same rule
@@ -89,13 +97,10 @@ PATHS: list[tuple[str, str, list[Step]]] = [
     ),
     ("10.0.0 CU5", "10.0.0 CU19", [("10.0.0 CU19", full("10.0.0.0(CU19)-11025"), [])]),
     ("10.0.0 CU5", "10.0.0 CU10", [("10.0.0 CU10", full("10.0.0.0(CU10)-*"), [])]),
-    (
+    (  # D27: the CU19 rule is "as the next major version"; within 10.0 no intermediate CU
         "10.0.0 CU5",
         "10.0.0 CU20",
-        [
-            ("10.0.0 CU19", full("10.0.0.0(CU19)-11025"), []),
-            ("10.0.0 CU20", full("10.0.0.0(CU20)-*"), []),
-        ],
+        [("10.0.0 CU20", full("10.0.0.0(CU20)-*"), [])],
     ),
     (
         "10.0.0 CU5",
@@ -106,14 +111,14 @@ PATHS: list[tuple[str, str, list[Step]]] = [
         ],
     ),
     ("10.0.0 CU19", "10.2.0 CU4", [("10.2.0 CU4", full("10.2.0.0(CU4)-11897"), VCP)]),
-    ("10.0.0.0-11025", "10.2.7", [("10.2.7", full("10.2.7.0-11922"), VCP)]),
-    ("10.0.0 CU20", "10.1", [("10.1.0 CU9", full("10.1.0.0(CU9)-*"), [])]),
+    ("10.0.0.0-11025", "10.2.7", [("10.2.7", full("10.2.7.0(CU0)-11922"), VCP)]),
+    ("10.0.0 CU20", "10.1", [("10.1.0 CU21", full("10.1.0.0(CU21)-*"), [])]),
     (
         "10.0.0 CU19",
         "10.4",
         [
             ("10.2.0 CU21", full("10.2.0.0(CU21)-*"), VCP),
-            ("10.3.0 CU20", full("10.3.0.0(CU20)-*"), []),
+            ("10.3.0 CU22", full("10.3.0.0(CU22)-*"), []),
             ("10.4.0 CU21", full("10.4.0.0(CU21)-*"), []),
         ],
     ),
@@ -122,7 +127,7 @@ PATHS: list[tuple[str, str, list[Step]]] = [
         "10.3",
         [
             ("10.2.0 CU21", full("10.2.0.0(CU21)-*"), []),
-            ("10.3.0 CU20", full("10.3.0.0(CU20)-*"), []),
+            ("10.3.0 CU22", full("10.3.0.0(CU22)-*"), []),
         ],
     ),
     (
@@ -130,14 +135,14 @@ PATHS: list[tuple[str, str, list[Step]]] = [
         "10.3",
         [
             ("10.2.0 CU21", full("10.2.0.0(CU21)-*"), []),
-            ("10.3.0 CU20", full("10.3.0.0(CU20)-*"), []),
+            ("10.3.0 CU22", full("10.3.0.0(CU22)-*"), []),
         ],
     ),
     (
         "10.2.0.0-11897-CU4",
         "10.4",
         [
-            ("10.3.0 CU20", full("10.3.0.0(CU20)-*"), []),
+            ("10.3.0 CU22", full("10.3.0.0(CU22)-*"), []),
             ("10.4.0 CU21", full("10.4.0.0(CU21)-*"), []),
         ],
     ),
@@ -148,50 +153,77 @@ PATHS: list[tuple[str, str, list[Step]]] = [
         [
             ("10.4.0 CU21", full("10.4.0.0(CU21)-*"), []),
             ("10.5.0 CU18", full("10.5.0.0(CU18)-*"), []),
-            ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS),
+            ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS_GRPC),
         ],
     ),
-    (  # an unknown build of 10.3.0 plans like its closest known CU
+    (  # an unknown build of 10.3.0 could be any 10.3.0 CU: the path is the same from all of them
         "10.3.0.0-13012",
         "10.6.9",
         [
             ("10.4.0 CU21", full("10.4.0.0(CU21)-*"), []),
             ("10.5.0 CU18", full("10.5.0.0(CU18)-*"), []),
-            ("10.6.9", full("10.6.9.0-*"), NATS),
+            ("10.6.9", full("10.6.9.0(CU0)-*"), NATS_GRPC),
         ],
     ),
     ("10.4.12", "10.5", [("10.5.0 CU18", full("10.5.0.0(CU18)-*"), [])]),
-    ("10.4.9.0-14794", "10.5.0", [("10.5.0", full("10.5.0.0-*"), [])]),
+    ("10.4.9.0-14794", "10.5.0", [("10.5.0", full("10.5.0.0(CU0)-*"), [])]),
     (
         "10.4.12",
         "10.6",
         [
             ("10.5.0 CU18", full("10.5.0.0(CU18)-*"), []),
-            ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS),
+            ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS_GRPC),
         ],
     ),
     ("10.4.0 CU6", "10.4.0 CU8", [("10.4.0 CU8", full("10.4.0.0(CU8)-*"), [])]),
-    ("10.4.0.0-14511", "10.4.10", [("10.4.10", full("10.4.10.0-*"), [])]),
+    ("10.4.0.0-14511", "10.4.10", [("10.4.10", full("10.4.10.0(CU0)-*"), [])]),
     ("10.4.2", "10.5.0 CU3", [("10.5.0 CU3", full("10.5.0.0(CU3)-*"), [])]),
     (  # below 10.5.0 CU2 the migration is impossible: first the latest 10.5 CU
         "10.5.0 CU1",
         "10.6",
         [
             ("10.5.0 CU18", full("10.5.0.0(CU18)-*"), []),
+            ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS_GRPC),
+        ],
+    ),
+    (  # D36/D37 (BrokerGateway_Migration.md): "Avoid migrating … lower than 10.5.0 [CU11]"
+        "10.5.0 CU2",
+        "10.6",
+        [
+            ("10.5.0 CU18", full("10.5.0.0(CU18)-*"), []),
+            ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS_GRPC),
+        ],
+    ),
+    (  # the FR side: migrate on 10.5.12 CU2, the latest 10.5 FR
+        "10.5.3",
+        "10.6.4",
+        [
+            ("10.5.12 CU2", full("10.5.12.0(CU2)-*"), GRPC),
+            ("10.6.4", full("10.6.4.0(CU0)-*"), NATS),
+        ],
+    ),
+    (
+        "10.5.5",
+        "10.6.9",
+        [
+            ("10.5.12 CU2", full("10.5.12.0(CU2)-*"), GRPC),
+            ("10.6.9", full("10.6.9.0(CU0)-*"), NATS),
+        ],
+    ),
+    (
+        "10.5.12 CU1",
+        "10.6.0 CU6",
+        [
+            ("10.5.12 CU2", full("10.5.12.0(CU2)-*"), []),
             ("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS),
         ],
     ),
-    ("10.5.0 CU2", "10.6", [("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS)]),
-    (  # FR 10.5.1-10.5.4 must reach an FR >= 10.5.5 first: the latest 10.5 FR
-        "10.5.3",
-        "10.6.4",
-        [("10.5.12 CU2", full("10.5.12.0(CU2)-*"), []), ("10.6.4", full("10.6.4.0-*"), NATS)],
-    ),
-    ("10.5.5", "10.6.9", [("10.6.9", full("10.6.9.0-*"), NATS)]),
-    ("10.5.12 CU1", "10.6.0 CU6", [("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS)]),
-    ("10.5.0 CU18", "10.6.1", [("10.6.1", full("10.6.1.0-16647"), NATS)]),
-    ("10.5.0 CU10", "10.5.8", [("10.5.8", full("10.5.8.0-*"), [])]),
-    ("10.6.2", "10.6.9", [("10.6.9", full("10.6.9.0-*"), [])]),
+    ("10.5.0 CU11", "10.6", [("10.6.0 CU6", full("10.6.0.0(CU6)-*"), NATS_GRPC)]),
+    ("10.5.12 CU2", "10.6.9", [("10.6.9", full("10.6.9.0(CU0)-*"), NATS)]),
+    ("10.5.0 CU18", "10.6.1", [("10.6.1", full("10.6.1.0(CU0)-16647"), NATS_GRPC)]),
+    ("10.5.9", "10.5.10", [("10.5.10", full("10.5.10.0(CU0)-*"), [VERIFY_GRPC_CONNECTION])]),
+    ("10.5.0 CU10", "10.5.8", [("10.5.8", full("10.5.8.0(CU0)-*"), [])]),
+    ("10.6.2", "10.6.9", [("10.6.9", full("10.6.9.0(CU0)-*"), [])]),
     ("10.6.0.0-16000-CU1", "10.6", [("10.6.0 CU6", full("10.6.0.0(CU6)-*"), [])]),
 ]
 
@@ -225,8 +257,22 @@ class TestWhyEachStepExists:
     def test_the_brokergateway_stop_and_migration(self) -> None:
         result = plan("10.3.0 CU5", "10.6")
         assert "Stops on 10.5 for the BrokerGateway migration" in _notes(result, 2)
-        assert f"run `{NATS_MIGRATION}` on the whole cluster" in _notes(result, 3)
+        assert f"run `{NATS_MIGRATION_CHECKS}` on the whole cluster, then `{NATS_MIGRATION}`" in (
+            _notes(result, 3)
+        )
+        assert "online together for 15 minutes" in _notes(result, 3)
+        assert "ASP.NET Core 10 Hosting Bundle" in _notes(result, 3)
         assert "VerifyBrokerGatewayMigration.dll" in _notes(result, 3)
+
+    def test_every_note_names_its_documented_source(self) -> None:
+        """Issue #12 item 6: each note links docs.dataminer.services (the build note is ours)."""
+        result = plan("9.6.0", "10.6")
+        for step in result.steps:
+            for note in step.notes:
+                assert "Source: https://docs.dataminer.services/" in note or (
+                    "no build number" in note or note == "Target of the upgrade."
+                )
+        assert "BrokerGateway_Migration.html" in _notes(result, 6)
 
     def test_the_fr_skip_is_said_on_the_step_that_leaves_the_line(self) -> None:
         direct = plan("10.4.12", "10.5")
@@ -255,12 +301,14 @@ class TestPackages:
         assert "BPA executor" in _notes(default, 1)
         cu = plan("10.4.0 CU6", "10.4.0 CU8", allow_cu_packages=True)
         assert cu.steps[0].package_kind == "cu"
-        assert cu.steps[0].package == "DataMiner 10.4.0.0(CU8)-* CU Upgrade.dmupgrade"
+        # D45: Skyline's grammar has only Full|Web upgrades; the delta is a .dmupdate
+        # (dataminer/Administrator_guide/DataMiner_Agents/DataMiner_packages.md)
+        assert cu.steps[0].package == "DataMiner 10.4.0.0(CU8)-*.dmupdate"
         assert "take it from Dojo" in _notes(cu, 1)
 
     def test_before_10_4_the_full_package_note_does_not_mention_the_bpa_executor(self) -> None:
         result = plan("10.0.0 CU5", "10.0.0 CU19")
-        assert "smaller CU package would also do" in _notes(result, 1)
+        assert "smaller update package would also do" in _notes(result, 1)
 
     def test_cu_packages_are_never_used_across_main_releases(self) -> None:
         result = plan("10.3.0 CU5", "10.6", allow_cu_packages=True)
@@ -270,11 +318,17 @@ class TestPackages:
 
 
 class TestWarnings:
-    def test_an_approximate_current_version_is_said(self) -> None:
+    def test_an_unplaced_build_is_said_once_with_the_cus_it_could_be(self) -> None:
         result = plan("10.3.0.0-13012", "10.4")
         assert not result.current.exact
-        assert any("cannot place 10.3.0 (build 13012) exactly" in w for w in result.warnings)
-        assert any("assumes 10.3.0 CU3" in w for w in result.warnings)
+        said = [w for w in result.warnings if "does not know build 13012 of 10.3.0" in w]
+        assert len(said) == 1
+        assert "10.3.0 to 10.3.0 CU22" in said[0]
+
+    def test_a_cu_the_catalog_does_not_list_is_planned_from_that_cu(self) -> None:
+        result = plan("10.4.0.0-16999-CU22", "10.5")
+        assert result.current.version == parse_version("10.4.0 CU22")
+        assert any("does not list 10.4.0 CU22 yet" in w for w in result.warnings)
 
     def test_crossing_into_10_6_warns_about_the_migration(self) -> None:
         result = plan("10.3.0 CU5", "10.6")
@@ -284,15 +338,17 @@ class TestWarnings:
         assert not any("recommends" in w for w in result.warnings)
 
     @pytest.mark.parametrize(
-        ("frm", "suggestion"), [("10.5.0 CU5", "10.5.0 CU18"), ("10.5.8", "10.5.12 CU2")]
+        ("frm", "host"),
+        [("10.5.0 CU5", "10.5.0 CU18"), ("10.5.0 CU10", "10.5.0 CU18"), ("10.5.8", "10.5.12 CU2")],
     )
-    def test_migrating_below_the_recommended_10_5_is_flagged(
-        self, frm: str, suggestion: str
-    ) -> None:
+    def test_below_the_guides_10_5_the_path_stops_there_first(self, frm: str, host: str) -> None:
+        """D36/D37, BrokerGateway_Migration.md: "Avoid migrating DataMiner Systems using a
+        DataMiner version lower than 10.5.0 [CU11]/10.5.12 [CU2]"."""
         result = plan(frm, "10.6")
+        assert result.steps[0].to_label == host
+        assert "Stops on 10.5 for the BrokerGateway migration" in _notes(result, 1)
         text = " ".join(result.warnings)
-        assert "recommends migrating on 10.5.0 CU11+ or 10.5.12 CU2" in text
-        assert f"(e.g. {suggestion})" in text
+        assert f"migrate the cluster to BrokerGateway on {host} before step 2" in text
 
     def test_multi_major_jumps_warn_against_the_update_center(self) -> None:
         assert any("Update Center" in w for w in plan("10.4.0 CU5", "10.6").warnings)
@@ -371,19 +427,19 @@ class TestIncompleteCatalogs:
         with pytest.raises(NoUpgradePath, match=r"10\.0\.0 CU19"):
             plan_upgrade(catalog, {"a": "9.6.0"}, catalog.resolve("10.0.0 CU20"))
 
-    def test_an_intermediate_10_5_below_cu2_cannot_host_the_migration(self) -> None:
-        catalog = _catalog("10.4.0", "10.5.0", "10.5.0 CU1", "10.6.0")
+    def test_an_intermediate_10_5_below_cu11_cannot_host_the_migration(self) -> None:
+        catalog = _catalog("10.4.0", "10.5.0", "10.5.0 CU10", "10.6.0")
         with pytest.raises(NoUpgradePath, match="BrokerGateway"):
             plan_upgrade(catalog, {"a": "10.4.0"}, catalog.resolve("10.6.0"))
 
     @pytest.mark.parametrize("current", ["10.5.0", "10.5.2"])
     def test_a_current_10_5_with_no_ready_10_5_to_reach_has_no_path(self, current: str) -> None:
-        catalog = _catalog("10.5.0", "10.5.0 CU1", "10.5.1", "10.5.2", "10.5.4", "10.6.0")
-        with pytest.raises(NoUpgradePath, match=r"10\.5\.0 CU2/10\.5\.5"):
+        catalog = _catalog("10.5.0", "10.5.0 CU10", "10.5.1", "10.5.2", "10.5.12", "10.6.0")
+        with pytest.raises(NoUpgradePath, match=r"10\.5\.0 CU11/10\.5\.12 CU2"):
             plan_upgrade(catalog, {"a": current}, catalog.resolve("10.6.0"))
 
     def test_a_current_fr_on_10_5_with_no_later_fr_listed_has_no_path(self) -> None:
-        catalog = _catalog("10.5.0", "10.5.0 CU3", "10.5.2", "10.6.0")
+        catalog = _catalog("10.5.0", "10.5.0 CU11", "10.5.2", "10.6.0")
         plan_upgrade(catalog, {"a": "10.5.0"}, catalog.resolve("10.6.0"))  # MR side is fine
         with pytest.raises(NoUpgradePath):
             plan_upgrade(catalog, {"a": "10.5.2"}, catalog.resolve("10.6.0"))
@@ -470,16 +526,73 @@ def test_path_properties(pair: tuple[Release, Release]) -> None:
             s.release.version.line == start.line and s.release.kind is ReleaseKind.MAIN
             for s in result.steps
         )
-    if start < CU19 and goal > CU19:
+    if start < CU19 and goal > CU19 and (start.line < (10, 0) or goal.line > (10, 0)):
         assert result.steps[0].release.version == CU19
     if start.line <= (10, 5) and goal.line >= (10, 6):
         crossing = next(s for s in result.steps if s.release.version.line >= (10, 6))
         assert NATS_MIGRATION in crossing.prerequisite_packages
         base = versions[result.steps.index(crossing)]
         assert base.line == (10, 5)
-        ready = parse_version("10.5.0 CU2" if base.kind is ReleaseKind.MAIN else "10.5.5")
+        ready = parse_version("10.5.0 CU11" if base.kind is ReleaseKind.MAIN else "10.5.12 CU2")
         assert base >= ready
+        assert crossing.prerequisite_packages[:2] == [NATS_MIGRATION_CHECKS, NATS_MIGRATION]
     for step, before in zip(result.steps, versions[:-1], strict=True):
         needs_vcp = before.line == (10, 0) and step.release.version.line >= (10, 2)
         assert (VERIFY_CLUSTER_PORTS in step.prerequisite_packages) == needs_vcp
         assert step.package_kind == "full" and step.notes
+
+
+def _installs(step: PlanStep) -> Version:
+    """The version a step's package installs, read back with the one package grammar."""
+    name = step.package.replace("-*", "-1")  # a build the catalog lacks is a glob
+    parsed = parse_package(name)
+    assert parsed.kind is (PackageKind.FULL if step.package_kind == "full" else PackageKind.UPDATE)
+    assert parsed.version is not None
+    return parse_version(parsed.version).model_copy(update={"build": None})
+
+
+@settings(max_examples=400, deadline=None)
+@given(_pairs())
+def test_no_step_goes_down_and_every_package_reads_back_as_its_step(
+    pair: tuple[Release, Release],
+) -> None:
+    """Issue #12: no plan's step goes down in version; each step's package parses back to it."""
+    current, target = pair
+    try:
+        result = plan_upgrade(CATALOG, {"a": current.label}, target, allow_cu_packages=True)
+    except NoUpgradePath:
+        return
+    versions = [current.version, *(s.release.version for s in result.steps)]
+    assert all(a < b for a, b in itertools.pairwise(versions))
+    for step in result.steps:
+        assert _installs(step) == step.release.version
+        assert catalog_release(step) == step.release
+
+
+def catalog_release(step: PlanStep) -> Release:
+    return CATALOG.identify(parse_package(step.package.replace("-*", "-1")).version or "")
+
+
+NUMBERS = sorted({r.number for r in CATALOG.releases if r.number >= (10, 0, 0)})
+KNOWN_BUILDS = {b for r in CATALOG.releases for b in r.builds}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(NUMBERS),
+    st.integers(min_value=9000, max_value=20000).filter(lambda b: b not in KNOWN_BUILDS),
+    st.sampled_from(RELEASED),
+)
+def test_an_unplaced_build_is_never_planned_into_what_it_could_already_be(
+    number: tuple[int, int, int], build: int, target: Release
+) -> None:
+    """Issue #12 item 2: an unknown build could be any release of its number, so a plan from it
+    only contains releases above every one of them; otherwise it is refused in one sentence."""
+    raw = f"{number[0]}.{number[1]}.{number[2]}.0-{build}"
+    try:
+        result = plan_upgrade(CATALOG, {"a": raw, "b": raw}, target)
+    except (UnplacedBuild, DowngradeRefused, NoUpgradePath) as refused:
+        assert str(refused).count(". ") <= 1 or isinstance(refused, NoUpgradePath)
+        return
+    assert all(s.release.number > number for s in result.steps)
+    assert sum("does not know build" in w for w in result.warnings) == 1

@@ -23,23 +23,23 @@ CATALOG = load_catalog()
 
 # version -> (.NET Framework, ASP.NET Core majors, keep VC++ 2010, VC++ minimum, Windows Server)
 TABLE = [
-    ("9.6.0", "4.6.2", (), True, None, None),
-    ("10.0.0 CU19", "4.6.2", (), True, None, None),
-    ("10.1.0 CU9", "4.6.2", (), True, None, None),
-    ("10.1.10", "4.6.2", (), True, None, None),
-    ("10.1.11", "4.8", (), True, None, None),
-    ("10.1.12", "4.8", (5,), True, None, None),
-    ("10.2.0 CU4", "4.8", (5,), True, None, None),
+    ("9.6.0", "4.6.2", (), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.0.0 CU19", "4.6.2", (), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.1.0 CU9", "4.6.2", (), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.1.10", "4.6.2", (), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.1.11", "4.8", (), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.1.12", "4.8", (5,), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.2.0 CU4", "4.8", (5,), True, "14.0", None),  # D53: VC++ 2010 and 2015+
     ("10.2.0 CU18", "4.8", (5,), False, "14.0", None),
-    ("10.2.9", "4.8", (5,), True, None, None),
-    ("10.3.0 CU2", "4.8", (5,), True, None, None),
-    ("10.3.0 CU3", "4.8", (5, 6), True, None, None),
+    ("10.2.9", "4.8", (5,), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.3.0 CU2", "4.8", (5,), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.3.0 CU3", "4.8", (5, 6), True, "14.0", None),  # D53: VC++ 2010 and 2015+
     ("10.3.0 CU6", "4.8", (5, 6), False, "14.0", None),
     ("10.3.0 CU11", "4.8", (5, 6), False, "14.0", None),
     ("10.3.0 CU12", "4.8", (6, 8), False, "14.0", None),
     ("10.3.0 CU19", "4.8", (8,), False, "14.0", None),
-    ("10.3.2", "4.8", (5,), True, None, None),
-    ("10.3.5", "4.8", (5, 6), True, None, None),
+    ("10.3.2", "4.8", (5,), True, "14.0", None),  # D53: VC++ 2010 and 2015+
+    ("10.3.5", "4.8", (5, 6), True, "14.0", None),  # D53: VC++ 2010 and 2015+
     ("10.3.9", "4.8", (6,), False, "14.0", None),
     ("10.4.2", "4.8", (6,), False, "14.0", None),
     ("10.4.0", "4.8", (6, 8), False, "14.0", None),
@@ -63,7 +63,7 @@ TABLE = [
     ("10.6.2", "4.8", (8, 10), False, "14.44.35211.0", 2016),
     ("10.7.0", "4.8", (8, 10), False, "14.44.35211.0", 2016),
     ("10.5", "4.8", (8, 10), False, "14.44.35211.0", None),
-    ("10.3.0.0-13012", "4.8", (5,), True, None, None),  # CU unknown: read as CU0
+    ("10.3.0.0-13012", "4.8", (5,), True, "14.0", None),  # CU unknown: read as CU0
 ]
 
 
@@ -106,7 +106,7 @@ def test_the_union_over_a_plan_keeps_every_step_and_its_first_source() -> None:
     assert union.needed_by == {
         "dotnet_framework": "step 2: 10.2.0 CU21",
         "aspnet_core:5": "step 2: 10.2.0 CU21",
-        "aspnet_core:8": "step 3: 10.3.0 CU20",
+        "aspnet_core:8": "step 3: 10.3.0 CU22",
         "aspnet_core:10": "step 5: 10.5.0 CU18",
         "vcpp_2010": "step 1: 10.0.0 CU19",
         "vcpp_minimum": "step 5: 10.5.0 CU18",

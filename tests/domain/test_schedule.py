@@ -10,6 +10,7 @@ from bot.domain.schedule import (
     handler_name,
     is_too_late,
     plan_actions,
+    proposal_actions,
     reminder_kind,
     reminder_lead,
 )
@@ -57,3 +58,9 @@ def test_only_a_reminder_late_by_more_than_its_lead_is_skipped() -> None:
     assert not is_too_late("reminder:900", due, due + 15 * M)
     assert is_too_late("reminder:900", due, due + 16 * M)
     assert not is_too_late("precheck", due, due + 48 * H)  # late, but it still runs
+
+
+def test_a_proposal_has_its_start_and_the_reminders_still_ahead() -> None:
+    now = START - 1 * H
+    planned = proposal_actions(start=START, now=now, reminders=[2 * H, 15 * M])
+    assert planned == [PlannedAction("start", START), PlannedAction("reminder:900", START - 15 * M)]

@@ -37,7 +37,7 @@ GROUP_APPROVER = "U0BOB"
 STRANGER = "U0EVE"
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 PACKAGES = (
-    "DataMiner 10.3.0.0(CU20)-0 Full Upgrade.dmupgrade",
+    "DataMiner 10.3.0.0(CU22)-0 Full Upgrade.dmupgrade",
     "DataMiner 10.4.0.0(CU21)-0 Full Upgrade.dmupgrade",
     "DataMiner 10.5.0.0(CU18)-0 Full Upgrade.dmupgrade",
 )

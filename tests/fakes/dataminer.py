@@ -1,29 +1,45 @@
 """A loopback DataMiner System: Web Services v1 JSON and the upgradebot User-Defined API routes,
-served by one aiohttp app on 127.0.0.1 (port 0), every Agent under its own prefix
-(``/<agent>/API/v1/Json.asmx/<Method>``, ``/<agent>/api/custom/<route>``).
+served by one aiohttp app on 127.0.0.1 (port 0). Each Agent is its own *host*
+(``<agent>.dms.test``): the app tells them apart by the ``Host`` header, as IIS bindings do, and
+``resolver`` is the DNS that sends those names (and nothing else) to 127.0.0.1, so a TLS
+certificate can name the hosts and no test can reach the internet.
 
 The DMS behind it is the simulator (``SimulatedAdapter``): its Agents, versions, Failover pairs,
-alarms, prerequisite checks and upgrade runs. This module adds what the wire does: method and
-parameter names as documented, ``{"d": ...}``, sessions that expire after ``idle_seconds`` and
-die when their Agent restarts (HTTP 500 ``NoConnectionWebApiException``), a refused login, an
-Agent's prefix answering 503 while DataMiner is stopped there (installing, or failed) and
-dropping connections while its server is off the network, bearer tokens on the routes, and
-faults a test can set: HTTP 500s, slow answers, bad JSON, missing packages.
+alarms, prerequisite checks and upgrade runs. This module adds what the wire does, as strictly
+as ASP.NET's JSON handler (``ScriptService``) does it:
+
+- method and parameter names exactly as ``develop/webservices/WS_v1/WS_Methods_v1/<Method>.md``
+  spell them, case-sensitive, **every** parameter required: a missing one is HTTP 500 with
+  ``{"Message", "StackTrace", "ExceptionType"}`` and the header ``jsonerror: true``;
+- answers wrapped in ``{"d": ...}``;
+- sessions removed after ``idle_seconds`` unused (5 minutes, ``ConnectAppAndInfo.md``), on
+  ``LogOut``, on an IIS recycle (``recycle()``) and when the Agent's DataMiner restarts; a
+  removed session answers HTTP 500 "No connection available" (``NoConnectionWebApiException``);
+- an Agent's web API answering 503 while DataMiner is stopped there (installing, or failed) and
+  dropping connections while its server is off the network;
+- the routes with bearer tokens, UDAPI's error codes, a per-endpoint token rate limit
+  (429 / 1014, ``UD_APIs_ApiToken.md`` § RateLimit) and NATS failures (500 / 1001).
+
+Faults a test can set: HTTP 500s, slow answers, bad JSON, missing packages, login errors.
+``clock`` is the fake's sense of time (monotonic seconds), so a benchmark can play an hour.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import ssl
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from pydantic import BaseModel, ValidationError
 
 from bot.agents import (
@@ -59,6 +75,53 @@ _POLICIES = {
 }
 
 
+# Every formal parameter of each method, as its doc page names it (case-sensitive, all required).
+WEB_METHODS: dict[str, tuple[str, ...]] = {
+    "ConnectAppAndInfo": (
+        "host",
+        "login",
+        "password",
+        "clientAppName",
+        "clientAppVersion",
+        "clientComputerName",
+    ),
+    "GetDataMinerAgentsInfo": ("connection",),
+    "GetActiveAlarms": ("connection",),
+    "IsConnectionAlive": ("connection",),
+    "LogOut": ("connection",),
+}
+DOMAIN = "dms.test"
+
+
+class LoopbackResolver(AbstractResolver):
+    """DNS for the fake's hosts: each of them is 127.0.0.1; any other name does not exist.
+    A host whose server is off the network resolves to a loopback address nobody listens on,
+    so a new connection to it is refused, as a switched-off server's would be."""
+
+    def __init__(self, hosts: Iterable[str], is_off: Callable[[str], bool]) -> None:
+        self.hosts = set(hosts)
+        self._is_off = is_off
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if host not in self.hosts:
+            raise OSError(f"{host} is not a host of the fake DMS")
+        return [
+            {
+                "hostname": host,
+                "host": "127.0.0.254" if self._is_off(host) else "127.0.0.1",
+                "port": port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
 @dataclass
 class _Session:
     version: str
@@ -84,15 +147,30 @@ class FakeDataMiner:
     user: str = USER
     password: str = PASSWORD
     token: str = TOKEN
+    domain: str = DOMAIN
+    clock: Callable[[], float] = time.monotonic
+    # UDAPI token rate limit per endpoint (route), requests a minute; None: no limit
+    rate_limit_per_minute: int | None = None
+    retry_after_seconds: int | None = None  # sent with a 429 when set
+    # ASP.NET custom errors on: remote callers get every exception hidden
+    custom_errors: bool = False
     # faults: name (a method such as "GetActiveAlarms", or "GET upgradebot/backups") -> how
     # many of the next calls fail; Agent -> extra seconds on each of its answers
     failures: dict[str, int] = field(default_factory=dict)
     bad_json: dict[str, int] = field(default_factory=dict)
     slow: dict[str, float] = field(default_factory=dict)
     missing_packages: set[str] = field(default_factory=set)
+    # Agent -> how many of its next logins answer HTTP 500 "Cannot connect to DataMiner."
+    login_errors: dict[str, int] = field(default_factory=dict)
+    # "VERB route" -> how many of the next calls the endpoint fails with NATS (500 / 1001),
+    # refuses for the token's rate limit (429 / 1014), or runs and then loses the answer of
+    rate_limited: dict[str, int] = field(default_factory=dict)
+    nats_failures: dict[str, int] = field(default_factory=dict)
+    lost_answers: dict[str, int] = field(default_factory=dict)
     # what happened: (agent, method or "VERB route") per request, in order
     calls: list[tuple[str, str]] = field(default_factory=list)
     no_connection_answers: int = 0
+    logouts: list[str] = field(default_factory=list)
     # every route exchange that got past the token: ("VERB route", request body, status, answer)
     exchanges: list[tuple[str, Any, int, Any]] = field(default_factory=list)
 
@@ -102,13 +180,19 @@ class FakeDataMiner:
         self._changes: dict[str, tuple[tuple[str, str], int]] = {}
         self._runner: web.AppRunner | None = None
         self._scheme, self.port = "http", 0
+        self._hosts = {self.host(a.name): a.name for a in self.agents}
+        self._route_times: dict[str, deque[float]] = {}
+        self.resolver = LoopbackResolver(
+            self._hosts, lambda host: self._hosts[host] in self.sim.faults.unreachable
+        )
+        self._uploads_by_id: dict[str, asyncio.Future[Any]] = {}
 
     # --- lifecycle and addresses -------------------------------------------------------------
 
     async def start(self, ssl_context: ssl.SSLContext | None = None) -> FakeDataMiner:
         app = web.Application()
-        app.router.add_post("/{agent}/API/v1/Json.asmx/{method}", self._web_api)
-        app.router.add_route("*", "/{agent}/api/custom/{route:.+}", self._route)
+        app.router.add_post("/API/v1/Json.asmx/{method}", self._web_api)
+        app.router.add_route("*", "/api/custom/{route:.+}", self._route)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=ssl_context)
@@ -118,12 +202,21 @@ class FakeDataMiner:
         return self
 
     async def stop(self) -> None:
+        for job in self._uploads_by_id.values():
+            job.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.sim.shutdown()
 
+    def host(self, agent: str) -> str:
+        return f"{agent}.{self.domain}"
+
+    @property
+    def hosts(self) -> list[str]:
+        return list(self._hosts)
+
     def agent_url(self, agent: str) -> str:
-        return f"{self._scheme}://127.0.0.1:{self.port}/{agent}"
+        return f"{self._scheme}://{self.host(agent)}:{self.port}"
 
     @property
     def agent_urls(self) -> dict[str, str]:
@@ -131,6 +224,14 @@ class FakeDataMiner:
 
     def count(self, name: str, agent: str | None = None) -> int:
         return sum(1 for a, n in self.calls if n == name and agent in (None, a))
+
+    def live_sessions(self, agent: str) -> int:
+        return len(self._sessions[agent])
+
+    def recycle(self) -> None:
+        """IIS recycles its application pool: every session on every Agent is gone."""
+        for sessions in self._sessions.values():
+            sessions.clear()
 
     # --- the scenario controller of the contract suite ------------------------------------
 
@@ -151,7 +252,7 @@ class FakeDataMiner:
     async def _serve(
         self, request: web.Request, name: str, answer: Callable[[], Awaitable[web.Response]]
     ) -> web.StreamResponse:
-        agent = request.match_info["agent"]
+        agent = self._agent_of(request)
         self.calls.append((agent, name))
         try:
             await self._gate(agent, name)
@@ -163,9 +264,13 @@ class FakeDataMiner:
             request.transport.close()
             return web.Response()
 
+    def _agent_of(self, request: web.Request) -> str:
+        host = request.headers.get("Host", "").rsplit(":", 1)[0].lower()
+        return self._hosts.get(host, host)
+
     async def _gate(self, agent: str, name: str) -> None:
-        if agent not in self._sessions:
-            raise _Answer(web.Response(status=404, text="Not Found"))
+        if agent not in self._sessions:  # IIS has no binding for that host name
+            raise _Answer(web.Response(status=400, text="Bad Request - Invalid Hostname"))
         await asyncio.sleep(self.latency_seconds + self.slow.get(agent, 0.0))
         if agent in self.sim.faults.unreachable:
             raise _Drop
@@ -188,29 +293,35 @@ class FakeDataMiner:
 
     async def _web_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        return await self._serve(request, method, lambda: self._call(request, method))
+        answer = await self._serve(request, method, lambda: self._call(request, method))
+        if self.custom_errors and answer.status == 500:
+            return _fault("There was an error processing the request.", "", trace="")
+        return answer
 
     async def _call(self, request: web.Request, method: str) -> web.Response:
-        agent = request.match_info["agent"]
+        agent = self._agent_of(request)
         try:
             params = await request.json()
         except ValueError:
             return _fault("Invalid JSON primitive.", "System.ArgumentException")
+        if method not in WEB_METHODS:
+            return _fault(f"Unknown web method {method}.", "System.ArgumentException")
+        if not isinstance(params, dict):
+            params = {}
+        for name in WEB_METHODS[method]:  # ScriptService: exact names, every one required
+            if name not in params:
+                return _fault(
+                    f"Invalid web service call, missing value for parameter: '{name}'.",
+                    "System.InvalidOperationException",
+                )
         if method == "ConnectAppAndInfo":
             return await self._connect(agent, params)
-        documented = {
-            "GetDataMinerAgentsInfo": "connection",
-            "GetActiveAlarms": "Connection",
-            "IsConnectionAlive": "connection",
-        }
-        if method not in documented:
-            return _fault(f"Unknown web method {method}.", "System.InvalidOperationException")
-        if documented[method] not in params:
-            return _fault(
-                f"Invalid web service call, missing value for parameter: '{documented[method]}'.",
-                "System.InvalidOperationException",
-            )
-        alive = await self._is_alive(agent, params[documented[method]])
+        guid = str(params["connection"])
+        if method == "LogOut":
+            self.logouts.append(agent)
+            self._sessions[agent].pop(guid, None)
+            return _d(None)
+        alive = await self._is_alive(agent, guid)
         if method == "IsConnectionAlive":
             return _d(alive)
         if not alive:
@@ -221,10 +332,9 @@ class FakeDataMiner:
         )
 
     async def _connect(self, agent: str, params: dict[str, Any]) -> web.Response:
-        if {"host", "login", "password", "clientAppName"} - set(params):
+        if _take(self.login_errors, agent):
             return _fault(
-                "Invalid web service call, missing value for parameter.",
-                "System.InvalidOperationException",
+                "Cannot connect to DataMiner.", "Skyline.DataMiner.Web.Common.WebApiException"
             )
         if (params["login"], params["password"]) != (self.user, self.password):
             return _fault(
@@ -233,7 +343,7 @@ class FakeDataMiner:
             )
         guid = str(uuid.uuid4())
         version = (await self.sim.get_cluster()).agent(agent).version
-        self._sessions[agent][guid] = _Session(version, time.monotonic())
+        self._sessions[agent][guid] = _Session(version, self.clock())
         return _d(
             {
                 "Connection": guid,
@@ -246,23 +356,25 @@ class FakeDataMiner:
             }
         )
 
-    async def _is_alive(self, agent: str, guid: Any) -> bool:
-        session = self._sessions[agent].get(str(guid))
+    async def _is_alive(self, agent: str, guid: str) -> bool:
+        """A session is used by this call, unless it was removed: unused for ``idle_seconds``,
+        or its Agent's DataMiner restarted (a new version) since the login."""
+        session = self._sessions[agent].get(guid)
         version = (await self.sim.get_cluster()).agent(agent).version
-        now = time.monotonic()
+        now = self.clock()
         if (
             session is None
             or now - session.last_used > self.idle_seconds
             or session.version != version
         ):
-            self._sessions[agent].pop(str(guid), None)
+            self._sessions[agent].pop(guid, None)
             return False
         session.last_used = now
         return True
 
     async def _agents_info(self) -> list[dict[str, Any]]:
         rows = []
-        for info in (await self.sim.get_cluster()).agents:
+        for index, info in enumerate((await self.sim.get_cluster()).agents):
             status = _ANSWERING.get(info.state, "Disconnected")
             seen = self._changes.get(info.name)
             if seen is None or seen[0] != (status, info.version):
@@ -272,7 +384,9 @@ class FakeDataMiner:
                     "__type": "Skyline.DataMiner.Web.Common.v1.DMAInfo",
                     "ID": info.id,
                     "Name": info.name,
-                    "PrimaryIP": info.address,
+                    # loopback, never the simulator's 10.11.x.y: a client that went by IP
+                    # would meet a closed port here, not somebody's network
+                    "PrimaryIP": f"127.0.0.{index + 2}",
                     "Cluster": self.name,
                     "Status": status,
                     "IsFailOver": info.failover_partner is not None,
@@ -315,7 +429,22 @@ class FakeDataMiner:
         )
 
     async def _answer_route(self, request: web.Request, route: str) -> web.Response:
-        node = (await self.sim.get_cluster()).agent(request.match_info["agent"]).id
+        # The endpoint forwards each trigger to any Agent (round-robin, UD_APIs_Troubleshooting)
+        self._next_node = getattr(self, "_next_node", 0) + 1
+        cluster = (await self.sim.get_cluster()).agents
+        node = cluster[self._next_node % len(cluster)].id
+        name = f"{request.method} {route}"
+        if self._rate_limited(route) or _take(self.rate_limited, name):
+            headers = {}
+            if self.retry_after_seconds is not None:
+                headers["Retry-After"] = str(self.retry_after_seconds)
+            return _endpoint_error(
+                429, 1014, "The rate limit of the token has been exceeded.", node, headers
+            )
+        if _take(self.nats_failures, name):
+            return _endpoint_error(
+                500, 1001, "Failed to send the NATS request to the DataMiner Agent.", node
+            )
         bearer = request.headers.get("Authorization", "")
         if not bearer.startswith("Bearer "):
             return _endpoint_error(401, 1008, "The authentication header is not valid.", node)
@@ -328,6 +457,7 @@ class FakeDataMiner:
             ("GET", "upgradebot/history"): self._history,
             ("GET", "upgradebot/failover"): self._failover,
             ("POST", "upgradebot/upload-only"): lambda: self._upload(body),
+            ("GET", "upgradebot/upload-only"): self._uploads,
             ("POST", "upgradebot/upgrades"): lambda: self._start(body),
             ("GET", "upgradebot/upgrades"): self._runs,
         }
@@ -338,13 +468,26 @@ class FakeDataMiner:
             return _endpoint_error(
                 404, 5, "A definition with the passed route could not be found.", node
             )
-        accepted = request.method == "POST" and route == "upgradebot/upgrades"
+        accepted = request.method == "POST"  # both POSTs start a job and answer at once
         try:
             status, answer = (202 if accepted else 200), _camel(await handler())
         except (AdapterError, ValidationError, KeyError) as error:
             status, answer = _script_error(error)
         self.exchanges.append((f"{request.method} {route}", body or None, status, answer))
+        if _take(self.lost_answers, name):
+            raise _Drop  # the script ran; its answer never reaches the caller
         return web.json_response(answer, status=status)
+
+    def _rate_limited(self, route: str) -> bool:
+        """Every request counts, refused ones too, per endpoint, over the last minute."""
+        if self.rate_limit_per_minute is None:
+            return False
+        now = self.clock()
+        times = self._route_times.setdefault(route, deque())
+        while times and now - times[0] >= 60.0:
+            times.popleft()
+        times.append(now)
+        return len(times) > self.rate_limit_per_minute
 
     async def _requirements(self) -> dict[str, Any]:
         return {"agents": [r.model_dump(mode="json") for r in await self.sim.get_requirements()]}
@@ -371,8 +514,16 @@ class FakeDataMiner:
             ]
         }
 
-    async def _upload(self, body: dict[str, Any]) -> Any:
+    async def _upload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Upload only is a job: it takes minutes on a real DMS (the copy to every Agent and the
+        prerequisite checks), longer than the endpoint waits; answered at once with its id."""
         packages = [_package(item) for item in body["packages"]]
+        job_id = uuid.uuid4().hex
+        self._uploads_by_id[job_id] = asyncio.ensure_future(self._upload_job(packages))
+        return {"job_id": job_id}
+
+    async def _upload_job(self, packages: list[PackageFile]) -> Any:
+        await asyncio.sleep(self.step_seconds)
         report = await self.sim.upload_only(packages)
         results = [
             result.model_copy(
@@ -387,6 +538,15 @@ class FakeDataMiner:
             for result in report.results
         ]
         return report.model_copy(update={"results": results}).model_dump(mode="json")
+
+    async def _uploads(self) -> dict[str, Any]:
+        jobs = []
+        for job_id, task in self._uploads_by_id.items():
+            done = task.done()
+            jobs.append(
+                {"job_id": job_id, "finished": done, **({"report": task.result()} if done else {})}
+            )
+        return {"jobs": jobs}
 
     async def _start(self, body: dict[str, Any]) -> dict[str, Any]:
         options = UpgradeOptions(
@@ -423,21 +583,28 @@ def _d(result: Any) -> web.Response:
     return web.json_response({"d": result})
 
 
-def _fault(message: str, exception_type: str) -> web.Response:
+def _fault(
+    message: str,
+    exception_type: str,
+    trace: str = "   at Skyline.DataMiner.Web.Common.v1.Api.Call(String method)",
+) -> web.Response:
     """How ASP.NET web services answer an exception."""
-    trace = "   at Skyline.DataMiner.Web.Common.v1.Api.Call(String method)"
     return web.json_response(
-        {"Message": message, "StackTrace": trace, "ExceptionType": exception_type}, status=500
+        {"Message": message, "StackTrace": trace, "ExceptionType": exception_type},
+        status=500,
+        headers={"jsonerror": "true"},
     )
 
 
-def _endpoint_error(status: int, code: int, detail: str, node: int) -> web.Response:
+def _endpoint_error(
+    status: int, code: int, detail: str, node: int, headers: dict[str, str] | None = None
+) -> web.Response:
     title = (
         "Error occurred while handling the request, contact your admin with the provided "
         "errorCode and faultingNode ID."
     )
     error = {"title": title, "detail": detail, "errorCode": code, "faultingNode": node}
-    return web.json_response({"errors": [error]}, status=status)
+    return web.json_response({"errors": [error]}, status=status, headers=headers)
 
 
 def _script_error(error: Exception) -> tuple[int, dict[str, Any]]:

@@ -10,9 +10,9 @@ from datetime import timedelta
 from pydantic import SecretStr
 
 from bot.agents.dataminer import DataMinerAdapter
-from bot.agents.dm_webapi import Credentials
+from bot.agents.dataminer.webapi import Credentials
 from bot.agents.models import PackageFile, UpgradeOptions
-from bot.agents.sim_faults import SimAgent
+from bot.agents.simulated.faults import SimAgent
 from bot.domain.models import GateId, WindowState
 from bot.evidence.packages import package_files
 from bot.ids import Action, GateAction, RunAction
@@ -35,7 +35,7 @@ async def on_fake_dms(bot: Harness) -> FakeDataMiner:
         env_prefix="TEST_DM", user=SecretStr(USER), password=SecretStr(PASSWORD)
     )
     adapter = DataMinerAdapter(
-        "lab", dms.agent_url("dma-lab-01"), credentials, agent_urls=dms.agent_urls
+        "lab", dms.agent_url("dma-lab-01"), credentials, resolver=dms.resolver
     )
     await bot.ctx.adapters["lab"].close()
     bot.ctx.adapters["lab"] = adapter
@@ -91,7 +91,7 @@ async def test_without_routes_every_step_is_run_by_hand_and_checked_by_the_bot(
         )
         step_one = reply(bot, "✋ #1 step 1")
         shown = texts(step_one)
-        assert "System Center > Agents" in shown and "simultaneously" in shown.lower()
+        assert "*System Center* > *Agents*" in shown and "simultaneously" in shown.lower()
         # Clicking before Cube is done is refused with what the agents report.
         await bot.click(RunAction.MANUAL_DONE, step_one, PROPOSER)
         refusal = await bot.wait_ephemeral(PROPOSER, count=2)

@@ -197,7 +197,7 @@ async def test_the_go_is_refused_when_health_changed_since_the_accepted_precheck
     await give_go(bot)
     await until_state(bot, WindowState.PLANNED)
     assert await sim(bot).find_runs() == []
-    # The state moves before the notice is posted: wait for the notice, not just the state.
+    # the notice is posted just after the state moves back: wait for it, not for luck
     await bot.stub.wait_until(
         lambda: any(m["text"].startswith("⚠️ No go for #1") for m in thread(bot))
     )
@@ -276,17 +276,47 @@ async def test_a_problem_at_verification_marks_the_window_failed_with_its_reason
     assert g5[0].digest
 
 
-async def test_postpone_at_the_go_cancels_and_offers_the_command_for_a_new_slot(
+async def test_postpone_at_the_go_asks_for_a_new_start_and_goes_back_to_g1(
     bot: Harness,
 ) -> None:
     await ready_at_start(bot)
-    await bot.click(
-        RunAction.POSTPONE, reply(bot, "G4: #1 may start now"), OPERATOR, channel=CHANNEL
+    prompt = reply(bot, "G4: #1 may start now")
+    button = next(
+        e
+        for b in prompt["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == RunAction.POSTPONE
     )
-    await until_state(bot, WindowState.CANCELLED)
-    answer = (await bot.wait_ephemeral(OPERATOR, count=2))[-1]
-    assert "postponed" in answer and "/upgrade propose night 10.5.0 CU18" in answer
+    assert "confirm" in button  # one click by mistake does nothing
+    before = len(bot.stub.calls_to("views.open"))
+    await bot.click(RunAction.POSTPONE, prompt, OPERATOR, channel=CHANNEL)
+    view = (await bot.stub.wait_for("views.open", count=before + 1))[before].response["view"]
+    assert state(bot) is WindowState.READY  # opening the form changes nothing
+    new_start = {
+        "start_date": {"start_date_pick": {"type": "datepicker", "selected_date": "2026-12-09"}},
+        "start_time": {"start_time_pick": {"type": "timepicker", "selected_time": "22:00"}},
+    }
+    status, body = await bot.submit(view, new_start, OPERATOR)
+    assert status == 200 and body == ""
+    await until_state(bot, WindowState.PROPOSED)
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None
+    assert window.start == datetime(2026, 12, 9, 21, 0, tzinfo=UTC)
+    assert window.length == timedelta(hours=4)
+    assert window.decided_by is None
+    await bot.stub.wait_until(lambda: any(m["text"].startswith("⏩ #1") for m in thread(bot)))
+    assert "Approve" in texts(top(bot))
     assert await sim(bot).find_runs() == []
+
+
+async def test_postponing_into_a_blackout_is_refused_and_nothing_changes(bot: Harness) -> None:
+    await ready_at_start(bot)
+    answer = await bot.command("postpone 1 2026-12-22T22:00", channel=CHANNEL)
+    await bot.stub.wait_until(lambda: len(bot.ephemeral_texts(PROPOSER)) >= 1 or bool(answer))
+    texts_seen = [answer, *bot.ephemeral_texts(PROPOSER)]
+    assert any("Year-end freeze" in t for t in texts_seen), texts_seen
+    assert state(bot) is WindowState.READY
 
 
 async def test_a_package_gone_from_the_store_stops_the_run_before_anything_is_triggered(

@@ -69,6 +69,8 @@ async def test_a_proposal_is_planned_stored_and_posted_with_approve_and_reject(
     assert "Failover pair" in shown
     assert buttons(message) == [Action.APPROVE, Action.REJECT]
     assert message["text"].startswith("Upgrade proposal #1")
+    # the message reference is stored just after the post returns: wait for it, not for luck
+    await bot.stub.wait_until(lambda: getattr(get_window(bot.ctx.db, 1), "message_ts", None))
     window = get_window(bot.ctx.db, 1)
     assert window is not None and window.state is WindowState.PROPOSED
     assert window.message_ts == message["ts"]

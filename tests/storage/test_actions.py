@@ -112,3 +112,19 @@ def test_racing_runners_claim_an_action_exactly_once(
     for thread in threads:
         thread.join()
     assert sorted(claims) == [False] * (runners - 1) + [True]
+
+
+def test_revive_makes_a_cancelled_action_pending_again_and_nothing_else(
+    db: Database, make_window: MakeWindow
+) -> None:
+    window = make_window()
+    first = schedule_action(db, window_id=window.id, kind="start", due_at=T0, at=T0)
+    cancel_actions(db, window.id, at=T0)
+    plain = schedule_action(db, window_id=window.id, kind="start", due_at=T0, at=T0)
+    assert (plain.id, plain.status) == (first.id, ActionStatus.CANCELLED)
+    revived = schedule_action(db, window_id=window.id, kind="start", due_at=T0, at=T0, revive=True)
+    assert (revived.id, revived.status) == (first.id, ActionStatus.PENDING)
+    assert claim_action(db, first.id, at=T0)
+    finish_action(db, first.id, at=T0, outcome="ran")
+    again = schedule_action(db, window_id=window.id, kind="start", due_at=T0, at=T0, revive=True)
+    assert again.status is ActionStatus.DONE  # what ran stays run

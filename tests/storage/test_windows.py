@@ -21,6 +21,7 @@ from storage import (
     list_windows,
     open_database,
     open_windows,
+    reopen_for_approval,
     set_message_ref,
     transition,
     verify_audit_chain,
@@ -293,3 +294,77 @@ def test_threads_racing_to_approve_record_exactly_one_decision(
     assert [e.action for e in list_audit(check, window.id)].count("approved") == 1
     assert verify_audit_chain(check).ok
     check.close()
+
+
+def test_a_window_sent_back_to_g1_gets_its_new_plan_and_start_with_the_old_in_the_audit(
+    db: Database, make_window: MakeWindow
+) -> None:
+    window = make_window()
+    approved = transition(
+        db,
+        window.id,
+        expected=WindowState.PROPOSED,
+        to=WindowState.APPROVED,
+        actor="U0ANNA",
+        action="approve",
+        at=T0,
+        gate=GateId.G1,
+    )
+    assert approved.decided_by == "U0ANNA"
+    later = T0 + timedelta(days=1)
+    back = reopen_for_approval(
+        db,
+        window.id,
+        expected=WindowState.APPROVED,
+        actor="U0OLGA",
+        action="postpone",
+        at=T0,
+        reason="vendor delay",
+        plan={"steps": ["10.6.0.0-16000"]},
+        start=later,
+        end=later + timedelta(hours=4),
+    )
+    assert back.state is WindowState.PROPOSED
+    assert (back.decided_by, back.decided_at, back.reason) == (None, None, "vendor delay")
+    assert (back.start, back.plan) == (later, {"steps": ["10.6.0.0-16000"]})
+    assert back.revision > approved.revision
+    entry = list_audit(db, window_id=window.id)[-1]
+    assert (entry.action, entry.before_state, entry.after_state) == (
+        "postpone",
+        "approved",
+        "proposed",
+    )
+    assert entry.detail["was"]["start"].startswith("2026-12-02")
+    assert verify_audit_chain(db).ok
+    with pytest.raises(StaleState):  # a second click on the same stale state
+        reopen_for_approval(
+            db,
+            window.id,
+            expected=WindowState.APPROVED,
+            actor="x",
+            action="postpone",
+            at=T0,
+            reason="again",
+        )
+    proposal = reopen_for_approval(  # a proposal is re-planned in place
+        db,
+        window.id,
+        expected=WindowState.PROPOSED,
+        actor="x",
+        action="postpone",
+        at=T0,
+        reason="moved",
+        start=later + timedelta(days=1),
+        end=later + timedelta(days=1, hours=4),
+    )
+    assert proposal.state is WindowState.PROPOSED
+    with pytest.raises(IllegalTransition):
+        reopen_for_approval(
+            db,
+            window.id,
+            expected=WindowState.EXECUTING,
+            actor="x",
+            action="replan",
+            at=T0,
+            reason="never",
+        )

@@ -15,11 +15,12 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.domain.package_names import is_hotfix
 from bot.domain.proposal import ProposalDetails
 from bot.evidence.runs import check_window
 from bot.flows.details.blocks import details_blocks, details_text
-from bot.flows.propose.flow import refresh_proposal
-from bot.threads import post_keyed
+from bot.flows.propose.flow import recheck, refresh_proposal
+from bot.threads import post_keyed, round_key
 from bot.transitions import load_window, move
 from checks import CheckResult, RunKind, needed_packages
 from checks.checklist import checklist, is_complete
@@ -27,7 +28,9 @@ from storage import latest_check_run, list_acks, record_ack, set_hotfixes
 
 
 async def post_details(ctx: BotContext, window: Window, *, search_thread: bool = False) -> None:
-    """Run the automatic items and post (or refresh) the checklist in the thread."""
+    """Run the automatic items and post (or refresh) the checklist in the thread; first the
+    plan is derived again from the agents (it may send the window back to G1)."""
+    await recheck(ctx, window, "G2")
     await check_window(ctx, window, kind=RunKind.DETAILS)
     await render(ctx, window, search_thread=search_thread)
 
@@ -39,7 +42,7 @@ async def render(ctx: BotContext, window: Window, *, search_thread: bool = False
     await post_keyed(
         ctx,
         window,
-        "details",
+        round_key(ctx, window, "details"),
         details_text(window, items),
         details_blocks(window, items),
         search_thread=search_thread,
@@ -80,6 +83,7 @@ async def settle_item(
     )
     items = checklist(results, list_acks(ctx.db, window.id))
     if is_complete(items):
+        await recheck(ctx, window, "G2")
         try:
             window = move(
                 ctx,
@@ -111,8 +115,7 @@ def hotfix_candidates(ctx: BotContext, window: Window) -> list[str]:
     return [
         name
         for name in files
-        if name.endswith((".dmupgrade", ".dmapp"))
-        and not any(fnmatchcase(name, pattern) for pattern in used)
+        if is_hotfix(name) and not any(fnmatchcase(name, pattern) for pattern in used)
     ]
 
 

@@ -21,10 +21,12 @@ from bot.agents.models import (
     UpgradeOptions,
     UpgradeRun,
 )
+from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.proposal import ProposalDetails
+from bot.domain.replan import StepDecision, StepVerdict, decide_step
 from bot.evidence.packages import package_files
 from bot.flows.execute.blocks import (
     halt_blocks,
@@ -43,6 +45,7 @@ from storage import (
     begin_step,
     finish_step,
     list_hotfixes,
+    list_messages,
     list_steps,
     list_windows,
     record_ack,
@@ -53,6 +56,9 @@ log = logging.getLogger(__name__)
 
 
 MANUAL = "manual"  # the run id of a step a person runs in Cube
+NOT_STARTED = (
+    "Nothing was started. Abort this window and propose a new one from what the agents run now."
+)
 UNCONFIRMED = (
     "The DMS did not confirm whether the upgrade started: look in Cube (System Center > Agents >"
     " Upgrades) before you retry."
@@ -76,6 +82,36 @@ def execution_plan(window: Window, hotfixes: Sequence[str] = ()) -> list[tuple[s
     return items + [(hotfix, None) for hotfix in hotfixes]
 
 
+def item_steps(window: Window, hotfixes: Sequence[str] = ()) -> list[int | None]:
+    """For each item of :func:`execution_plan`, the plan step it belongs to (a step's
+    prerequisite-only packages belong to it); None for the hotfixes after the last step."""
+    plan = ProposalDetails.model_validate(window.plan).plan
+    numbers: list[int | None] = []
+    for step in plan.steps:
+        numbers.extend(step.number for _ in [*step.prerequisite_packages, step.package])
+    return numbers + [None for _ in hotfixes]
+
+
+async def decide_trigger(
+    ctx: BotContext, window: Window, number: int | None, *, retry: bool
+) -> StepDecision:
+    """Whether the item of plan step ``number`` (None: the hotfixes) may be triggered now: the
+    agents are read again and must all run the release that step was planned from (DESIGN:
+    nothing is triggered that is not an upgrade of every agent it touches)."""
+    plan = ProposalDetails.model_validate(window.plan).plan
+    try:
+        cluster = await asyncio.wait_for(
+            ctx.adapter(window.system).get_cluster(), ctx.adapter_timeout_seconds
+        )
+    except (AdapterError, TimeoutError) as error:
+        detail = str(error) or "no answer in time"
+        reason = f"The agents' versions could not be read ({detail}), so nothing was started."
+        return StepDecision(StepVerdict.REFUSE, reason)
+    versions = {agent.name: agent.version for agent in cluster.agents}
+    partners = {a.name: a.failover_partner for a in cluster.agents if a.failover_partner}
+    return decide_step(ctx.catalog, plan, number, versions, retry=retry, partners=partners)
+
+
 def _store_name(ctx: BotContext, wanted: str) -> str:
     """The file in the package store for a (possibly globbed) package name."""
     if not any(c in wanted for c in "*?["):
@@ -88,9 +124,13 @@ async def run_from(
     ctx: BotContext, window: Window, position: int, attempt: int, actor: str
 ) -> None:
     """Trigger and follow every item from ``position``; stop at the first failure."""
-    items = execution_items(window, list_hotfixes(ctx.db, window.id))
+    hotfixes = list_hotfixes(ctx.db, window.id)
+    items = execution_items(window, hotfixes)
+    numbers = item_steps(window, hotfixes)
     for index in range(position, len(items) + 1):
         name = _store_name(ctx, items[index - 1])
+        retry = index == position and attempt > 1
+        decision = await decide_trigger(ctx, window, numbers[index - 1], retry=retry)
         try:
             step = begin_step(
                 ctx.db,
@@ -104,11 +144,24 @@ async def run_from(
         except StepAlreadyTriggered:
             log.error("%s: step %s already triggered; not triggering again", window.label, index)
             return
+        if decision.verdict is StepVerdict.REFUSE:
+            log.error("%s: step %s not triggered: %s", window.label, index, decision.reason)
+            error = f"{decision.reason} {NOT_STARTED}"
+            step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=error)
+            await halt(ctx, window, step, None)
+            return
+        if decision.verdict is StepVerdict.DONE:
+            log.info("%s: step %s not triggered again: %s", window.label, index, decision.reason)
+            finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail={"already": True})
+            continue
+        options = (
+            UpgradeOptions(all_agents=False, agents=list(decision.agents))
+            if decision.agents
+            else UpgradeOptions(all_agents=True)
+        )
         try:
             (package,) = package_files(ctx.config.packages.dir, [name])
-            run_id = await ctx.adapter(window.system).start_upgrade(
-                package, UpgradeOptions(all_agents=True, failover_policy="simultaneously")
-            )
+            run_id = await ctx.adapter(window.system).start_upgrade(package, options)
         except ManualStepRequired as manual:
             step = set_step_run(ctx.db, step.id, run_id=MANUAL, at=ctx.now())
             await post_keyed(
@@ -213,6 +266,11 @@ class StartupWatch:
         return {"startup_seconds": round(max(self._seconds.values()), 3)} if self._seconds else {}
 
 
+def halt_keys(ctx: BotContext, window: Window) -> list[str]:
+    """The thread keys of the window's halt messages (each carries Retry / Abort)."""
+    return [key for key in list_messages(ctx.db, window.id) if key.startswith("halt:")]
+
+
 async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeRun | None) -> None:
     """Stop and say what failed, where, the cluster's state, the logs and the choices."""
     try:
@@ -222,13 +280,15 @@ async def halt(ctx: BotContext, window: Window, step: UpgradeStep, run: UpgradeR
         agents = [(a.name, str(a.state), a.version) for a in cluster.agents]
     except (AdapterError, TimeoutError):
         agents = []
+    who = mention(ctx.config.roles.operators)
     await post_keyed(
         ctx,
         window,
         f"halt:{step.id}",
-        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed.",
+        f"❌ {window.label} stopped: step {step.position} ({step.package}) failed. {who}",
         halt_blocks(window, step, run, agents),
     )
+    await refresh_proposal(ctx, window, announce=False)  # the parent says halted
 
 
 async def watch_by_hand(ctx: BotContext, window: Window, step: UpgradeStep) -> None:

@@ -9,10 +9,11 @@ from slack_bolt.async_app import AsyncAck
 
 from bot.context import BotContext
 from bot.domain.models import GateId
-from bot.flows.execute.flow import abort, confirm_by_hand, halted_step, run_from
+from bot.flows.execute.flow import abort, confirm_by_hand, halt_keys, halted_step, run_from
 from bot.guard import guarded
 from bot.ids import RunAction
 from bot.payloads import ActionPayload
+from bot.threads import retire
 from bot.transitions import load_window
 
 
@@ -37,6 +38,8 @@ class Listeners:
         window = load_window(self.ctx, window_id)
         await self.ctx.roles.require(GateId.G4, payload.user.id)
         position, attempt = halted_step(self.ctx, window, position)
+        note = f"Retried by <@{payload.user.id}>: the progress below is the current run."
+        await retire(self.ctx, window, note, keys=halt_keys(self.ctx, window))
         await run_from(self.ctx, window, position, attempt + 1, payload.user.id)
 
     async def on_abort(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -45,7 +48,9 @@ class Listeners:
     async def _abort(self, payload: ActionPayload) -> None:
         window_id, position = _ids(payload.action.value)[:2]
         window = load_window(self.ctx, window_id)
-        await abort(self.ctx, window, position, payload.user.id, payload.slack_action)
+        window = await abort(self.ctx, window, position, payload.user.id, payload.slack_action)
+        note = f"Aborted by <@{payload.user.id}>: follow the rollback plan."
+        await retire(self.ctx, window, note, keys=halt_keys(self.ctx, window))
 
     async def on_manual_done(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await self._click(ack, body, self._manual_done)

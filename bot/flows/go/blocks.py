@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.blocks import button
+from bot.blocks import button, sure_button
 from bot.domain.gates import gate_statuses
 from bot.domain.models import GateId, Window
 from bot.domain.windows import format_length, to_slack_date
@@ -36,7 +36,13 @@ def go_blocks(window: Window) -> list[dict[str, Any]]:
             "block_id": f"go_{window.id}",
             "elements": [
                 button("Go…", RunAction.GO, value, "primary"),
-                button("Postpone", RunAction.POSTPONE, value),
+                sure_button(
+                    "Postpone…",
+                    RunAction.POSTPONE,
+                    value,
+                    confirm="Move the window to a new start? It goes back to G1 for a fresh "
+                    "approval; nothing runs now.",
+                ),
                 button("Cancel window", RunAction.CANCEL, value, "danger"),
             ],
         },

@@ -14,8 +14,8 @@ from bot.evidence.runs import check_window
 from bot.flows.execute.flow import run_from
 from bot.flows.go.blocks import go_blocks
 from bot.flows.precheck.flow import accepted_run, reopen_precheck
-from bot.flows.propose.flow import refresh_proposal
-from bot.threads import post_keyed
+from bot.flows.propose.flow import recheck, refresh_proposal
+from bot.threads import post_keyed, round_key
 from bot.transitions import move
 from checks import RUNS, CheckResult, RunKind, describe_changes
 
@@ -23,7 +23,12 @@ from checks import RUNS, CheckResult, RunKind, describe_changes
 async def prompt_go(ctx: BotContext, window: Window) -> None:
     who = mention(ctx.config.roles.operators)
     await post_keyed(
-        ctx, window, "go", f"G4: {window.label} may start now. {who}", go_blocks(window)
+        ctx,
+        window,
+        round_key(ctx, window, "go"),
+        f"G4: {window.label} may start now. {who}",
+        go_blocks(window),
+        broadcast=True,  # the go is announced in the channel, not only in the thread
     )
 
 
@@ -36,6 +41,7 @@ async def check_may_go(ctx: BotContext, window: Window, user: str) -> None:
 async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str) -> Window:
     """Quick health check, then READY -> EXECUTING exactly once; the caller starts the run."""
     await check_may_go(ctx, window, user)
+    await recheck(ctx, window, "G4")
     accepted = accepted_run(ctx, window)
     quick = await check_window(ctx, window, kind=RunKind.QUICK)
     before = [
@@ -63,7 +69,7 @@ async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str)
     await post_keyed(
         ctx,
         window,
-        "go",
+        round_key(ctx, window, "go"),
         f"🚀 Go given by <@{user}> for {window.label}.",
         [
             {

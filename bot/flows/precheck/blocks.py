@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.blocks import MAX_BLOCKS, Blocks, button, clip, confirm_dialog, context_block, section
-from bot.domain.models import Window
+from bot.domain.models import Window, WindowState
 from bot.ids import GateAction
 from checks import CheckResult, CheckStatus, summary_line
 
@@ -45,6 +45,10 @@ def precheck_blocks(
         blocks.append(section(clip(line)))
     if accepted_by:
         blocks.append(context_block(f"✅ Accepted by <@{accepted_by}>"))
+    elif window.state is WindowState.READY:
+        blocks.append(context_block("G3 stands: these results match the accepted pre-check."))
+    elif window.state not in (WindowState.APPROVED, WindowState.PLANNED):
+        blocks.append(context_block(f"{window.label} is {window.state.value}: nothing to accept."))
     else:
         value = f"{window.id}:{run_id}"
         blocks.append(

@@ -12,8 +12,8 @@ from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.evidence.runs import check_window
 from bot.flows.precheck.blocks import precheck_blocks, precheck_text
-from bot.flows.propose.flow import refresh_proposal
-from bot.threads import post_keyed
+from bot.flows.propose.flow import recheck, refresh_proposal
+from bot.threads import post_keyed, retire, round_key
 from bot.transitions import load_window, move
 from checks import CheckResult, RunKind, describe_changes
 from storage import (
@@ -22,6 +22,7 @@ from storage import (
     latest_check_run,
     list_acks,
     list_check_runs,
+    list_messages,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,9 @@ def accepted_run(ctx: BotContext, window: Window) -> CheckRun | None:
 
 
 async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool = False) -> CheckRun:
-    """Run every check plus the upload, post the summary; reopen G3 if the evidence changed."""
+    """Run every check plus the upload, post the summary; reopen G3 if the evidence changed.
+    First the plan is derived again from the agents: nothing is uploaded for a stale plan."""
+    await recheck(ctx, window, "G3", strict=False)
     previous = accepted_run(ctx, window)
     run = await check_window(ctx, window, kind=RunKind.PRECHECK)
     window = get_window(ctx.db, window.id) or window
@@ -51,6 +54,7 @@ async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool =
     if previous is not None and previous.digest != run.digest:
         changes = describe_changes(_results(previous), _results(run))
         window = reopen_precheck(ctx, window, run, changes)
+    window = get_window(ctx.db, window.id) or window  # what the buttons offer is decided now
     await post_keyed(
         ctx,
         window,
@@ -59,6 +63,9 @@ async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool =
         precheck_blocks(window, run.id, _results(run), None, changes),
         search_thread=search_thread,
     )
+    older = [k for k in list_messages(ctx.db, window.id) if k.startswith("precheck:")]
+    older = [k for k in older if k != f"precheck:{run.id}"]
+    await retire(ctx, window, "Superseded by a newer pre-check below: act on that one.", keys=older)
     if changes:
         owed = mention(ctx.config.roles.operators)
         await post_keyed(
@@ -85,6 +92,9 @@ def reopen_precheck(ctx: BotContext, window: Window, run: CheckRun, changes: lis
     except NotAllowed:
         return load_window(ctx, window.id)
     ctx.spawn(refresh_proposal(ctx, reopened, announce=False))  # the parent shows ○G3 again
+    go_prompt = round_key(ctx, reopened, "go")
+    note = "G3 is open again: the go waits until the new pre-check below is accepted."
+    ctx.spawn(retire(ctx, reopened, note, keys=[go_prompt]))
     return reopened
 
 
@@ -99,7 +109,9 @@ async def accept_precheck(
     latest = latest_check_run(ctx.db, window.id, "precheck")
     if latest is None:
         raise NotAllowed(messages.no_precheck(window.label))
-    if latest.id != run_id:
+    approved = [a.at for a in list_acks(ctx.db, window.id) if a.gate is GateId.G1]
+    if latest.id != run_id or (approved and latest.at < approved[-1]):
+        # a later run, or a run of an earlier round (before the window was approved again)
         raise NotAllowed(messages.stale_evidence(window.label))
     blocking = [r for r in _results(latest) if r.status.blocks]
     if blocking:

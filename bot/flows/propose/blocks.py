@@ -8,10 +8,20 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import MAX_BLOCKS, Blocks, button, clip, confirm_dialog, context_block, section
+from bot.blocks import (
+    MAX_BLOCKS,
+    MAX_TEXT,
+    Blocks,
+    button,
+    clip,
+    confirm_dialog,
+    context_block,
+    section,
+)
 from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
 from bot.domain.proposal import ProposalDetails
+from bot.domain.requirements import describe_requirements
 from bot.domain.windows import format_local, to_slack_date
 from bot.ids import Action, Block
 
@@ -43,7 +53,11 @@ def proposal_text(window: Window, details: ProposalDetails, tz: ZoneInfo) -> str
 
 
 def proposal(
-    window: Window, details: ProposalDetails, tz: ZoneInfo, actor: str | None = None
+    window: Window,
+    details: ProposalDetails,
+    tz: ZoneInfo,
+    actor: str | None = None,
+    halted_at: int | None = None,
 ) -> Blocks:
     blocks: Blocks = [
         {
@@ -65,13 +79,13 @@ def proposal(
             ],
         },
         section("*Agents*\n" + _agents(details)),
-        section("*Upgrade path*\n" + _path(details)),
+        *_sections("*Upgrade path*", _path_steps(details)),
         context_block(*_estimate_parts(details)),
     ]
     if details.warnings:
-        blocks.append(section("*Warnings*\n" + "\n".join(f"⚠️ {w}" for w in details.warnings)))
+        blocks += _sections("*Warnings*", [f"⚠️ {w}" for w in details.warnings])
     blocks.append({"type": "divider"})
-    blocks.append(decision_block(window, actor))
+    blocks.append(decision_block(window, actor, halted_at))
     return blocks[:MAX_BLOCKS]
 
 
@@ -104,19 +118,36 @@ def _agents(details: ProposalDetails) -> str:
     return "\n".join(lines) or "(no agents reported)"
 
 
-def _path(details: ProposalDetails) -> str:
-    lines = []
+def _path_steps(details: ProposalDetails) -> list[str]:
+    """One text per step: its package, what runs first, why it is there and what it needs, each
+    with the docs page that says so (issue #12)."""
+    texts = []
     for step in details.plan.steps:
-        lines.append(
+        lines = [
             f"{step.number}. {step.from_label} → *{step.to_label}*: `{step.package}` "
             f"({step.package_kind})"
-        )
+        ]
         lines.extend(f"      first: `{pre}`" for pre in step.prerequisite_packages)
         lines.extend(f"      _{note}_" for note in step.notes)
-    return "\n".join(lines) or "(no steps)"
+        lines.append(f"      {describe_requirements(step.requirements)}")
+        texts.append("\n".join(lines))
+    return texts or ["(no steps)"]
 
 
-def decision_block(window: Window, actor: str | None = None) -> dict[str, Any]:
+def _sections(title: str, parts: Sequence[str]) -> Blocks:
+    """``parts`` under ``title`` in as few sections as Slack's 3,000 characters allow."""
+    chunks: list[str] = [title]
+    for part in parts:
+        if len(chunks[-1]) + 1 + len(part) > MAX_TEXT:
+            chunks.append(part)
+        else:
+            chunks[-1] += "\n" + part
+    return [section(chunk) for chunk in chunks]
+
+
+def decision_block(
+    window: Window, actor: str | None = None, halted_at: int | None = None
+) -> dict[str, Any]:
     """Buttons while the window waits for G1; afterwards, who decided and when."""
     if window.state is WindowState.PROPOSED:
         return {
@@ -127,11 +158,12 @@ def decision_block(window: Window, actor: str | None = None) -> dict[str, Any]:
                 _button("Reject", Action.REJECT, window, "danger"),
             ],
         }
-    return context_block(decision_line(window, actor))
+    return context_block(decision_line(window, actor, halted_at))
 
 
-def decision_line(window: Window, actor: str | None = None) -> str:
-    """The sentence that replaces the buttons; ``actor`` names who ended a window."""
+def decision_line(window: Window, actor: str | None = None, halted_at: int | None = None) -> str:
+    """The sentence that replaces the buttons; ``actor`` names who ended a window, and
+    ``halted_at`` the step a running upgrade stopped at (the truth, not "upgrading now")."""
     when = (
         to_slack_date(window.decided_at, "{date_short_pretty} {time}") if window.decided_at else ""
     )
@@ -145,6 +177,9 @@ def decision_line(window: Window, actor: str | None = None) -> str:
     if window.state is WindowState.EXPIRED:
         return f"⌛ Expired{reason}"
     approved = f"✅ Approved by {who} at {when}"
+    if window.state is WindowState.EXECUTING and halted_at is not None:
+        halted = f" · ⛔ halted at step {halted_at}: waiting for Retry or Abort in the thread"
+        return approved + halted
     progress = {
         WindowState.EXECUTING: " · 🚀 upgrading now",
         WindowState.VERIFYING: " · 🔎 upgraded; verification waits for an operator",

@@ -15,10 +15,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.agents.models import AdapterError, AgentInfo, Cluster
+from bot.blocks import mention
 from bot.context import BotContext
-from bot.domain.errors import InputError, UpgradeBotError
+from bot.domain.catalog import stale_catalog_sentence
+from bot.domain.errors import InputError, NotAllowed, UpgradeBotError
 from bot.domain.estimates import estimate_duration
-from bot.domain.models import Blackout, Window
+from bot.domain.models import Blackout, Window, WindowEvent, WindowState
 from bot.domain.paths import plan_upgrade
 from bot.domain.proposal import (
     AgentLine,
@@ -26,11 +28,25 @@ from bot.domain.proposal import (
     ProposalRequest,
     default_length,
 )
+from bot.domain.replan import PlanVerdict, recheck_plan
+from bot.domain.schedule import proposal_actions
 from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
 from bot.flows.propose import blocks
-from bot.threads import post_keyed
-from storage import create_window, measured_startups, open_windows, schedule_action, set_message_ref
+from bot.scheduler import arm_all, drop_window_actions
+from bot.threads import post_keyed, retire, round_key
+from bot.transitions import move
+from storage import (
+    ScheduledAction,
+    StaleState,
+    create_window,
+    list_steps,
+    measured_startups,
+    open_windows,
+    reopen_for_approval,
+    schedule_action,
+    set_message_ref,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +66,14 @@ def read_request(
 
 
 def check_slot(
-    ctx: BotContext, request: ProposalRequest, length: timedelta, now: datetime
+    ctx: BotContext,
+    request: ProposalRequest,
+    length: timedelta,
+    now: datetime,
+    ignore_window_id: int | None = None,
 ) -> list[str]:
     return validate_window(
+        ignore_window_id=ignore_window_id,
         system=request.system,
         start=request.start,
         end=request.start + length,
@@ -82,7 +103,11 @@ async def read_cluster(ctx: BotContext, system: str) -> Cluster:
 
 def build_details(ctx: BotContext, request: ProposalRequest, cluster: Cluster) -> ProposalDetails:
     versions = {agent.name: agent.version for agent in cluster.agents}
-    plan = plan_upgrade(ctx.catalog, versions, request.target, ctx.known_issues)
+    today = ctx.now().date()
+    stated = ctx.system(request.system).current_release
+    plan = plan_upgrade(
+        ctx.catalog, versions, request.target, ctx.known_issues, today=today, stated=stated
+    )
     if not any(agent.failover_partner for agent in cluster.agents):
         # Issues that only concern Failover pairs do not apply to a cluster without any.
         only_pairs = {m.message for m in plan.known_issues if m.scope == "failover"}
@@ -149,6 +174,9 @@ def warnings_for(
             "Agent simultaneously*."
         )
     found.extend(details.plan.warnings)
+    stale = stale_catalog_sentence(ctx.catalog, ctx.now().date(), ctx.config.catalog_max_age)
+    if stale:
+        found.append(stale)
     return found
 
 
@@ -181,7 +209,22 @@ async def propose(
         channel=system.channel,
         slack_action=slack_action,
     )
+    arm_all(ctx, store_proposal_actions(ctx, window))
     return await post_proposal(ctx, window)
+
+
+def store_proposal_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+    """A proposal's own deadline and reminders (it expires at its start if nobody decided;
+    the approvers are reminded before), stored with the window (DESIGN: every state has a
+    deadline)."""
+    now = ctx.now()
+    planned = proposal_actions(start=window.start, now=now, reminders=ctx.config.schedule.reminders)
+    return [
+        schedule_action(
+            ctx.db, window_id=window.id, kind=p.kind, due_at=p.due_at, at=now, revive=True
+        )
+        for p in planned
+    ]
 
 
 async def post_proposal(ctx: BotContext, window: Window) -> Window:
@@ -217,12 +260,13 @@ async def refresh_proposal(
     if not (window.channel and window.message_ts):
         return
     details = ProposalDetails.model_validate(window.plan)
+    halted_at = halted_step_number(ctx, window)
     try:
         await ctx.client.chat_update(
             channel=window.channel,
             ts=window.message_ts,
             text=blocks.proposal_text(window, details, ctx.tz),
-            blocks=blocks.proposal(window, details, ctx.tz, actor),
+            blocks=blocks.proposal(window, details, ctx.tz, actor, halted_at),
         )
     except SlackApiError as error:
         # The decision is stored; only its display is behind. /upgrade status shows the truth.
@@ -230,8 +274,20 @@ async def refresh_proposal(
     ctx.window_changed(window)  # the Home tabs showing it
     if announce:
         await post_keyed(
-            ctx, window, f"state:{window.state.value}", blocks.decision_line(window, actor)
+            ctx,
+            window,
+            round_key(ctx, window, f"state:{window.state.value}"),
+            blocks.decision_line(window, actor),
         )
+
+
+def halted_step_number(ctx: BotContext, window: Window) -> int | None:
+    """The step a running upgrade stopped at (failed or unknown), waiting for a person."""
+    if window.state is not WindowState.EXECUTING:
+        return None
+    steps = list_steps(ctx.db, window.id)
+    last = steps[-1] if steps else None
+    return last.position if last is not None and last.status in ("failed", "unknown") else None
 
 
 REPOST_DELAY = timedelta(minutes=1)
@@ -244,3 +300,94 @@ def retry_post(ctx: BotContext, window: Window) -> None:
     )
     if ctx.scheduler is not None:
         ctx.scheduler.arm(row)
+
+
+async def recheck(ctx: BotContext, window: Window, gate: str, *, strict: bool = True) -> None:
+    """Before ``gate`` acts: derive the plan again from the agents' versions now. When it no
+    longer holds, the window goes back to G1 with the new plan (or is closed when there is
+    nothing left to do, or stays where it is when no plan can be made), the thread says why,
+    and NotAllowed tells the caller not to act. When the cluster cannot be read, ``strict``
+    refuses (the gate cannot confirm the plan); otherwise the caller's own checks say so."""
+    stored = ProposalDetails.model_validate(window.plan)
+    try:
+        cluster = await read_cluster(ctx, window.system)
+    except UpgradeBotError:
+        if strict:
+            raise
+        return
+    versions = {agent.name: agent.version for agent in cluster.agents}
+    check = recheck_plan(ctx.catalog, stored.plan, versions, ctx.known_issues)
+    if check.holds:
+        return
+    if check.verdict is PlanVerdict.CHANGED:
+        request = ProposalRequest(window.system, stored.plan.target, window.start, window.length)
+        details = build_details(ctx, request, cluster)
+        details = details.model_copy(
+            update={"warnings": warnings_for(ctx, request, details, window.length)}
+        )
+        text = messages.plan_changed(window.label, gate, check.reason, _approvers(ctx))
+        await send_back(ctx, window, WindowEvent.REPLAN, check.reason, details=details)
+        await post_keyed(ctx, window, f"replan:{window.revision}", f"⚠️ {text}")
+        raise NotAllowed(messages.plan_changed(window.label, gate, check.reason, ""))
+    if check.verdict is PlanVerdict.DONE:
+        try:
+            closed = move(ctx, window, WindowEvent.CANCEL, actor="upgradebot", reason=check.reason)
+        except NotAllowed:
+            closed = window
+        else:
+            drop_window_actions(ctx, window.id)
+            await refresh_proposal(ctx, closed, announce=False)
+            await retire(ctx, closed, f"{closed.label} is closed: nothing more to do here.")
+        text = messages.nothing_to_do(window.label, check.reason)
+        await post_keyed(ctx, closed, f"nothing_to_do:{window.revision}", f"✅ {text}")
+        raise NotAllowed(text)
+    text = messages.plan_blocked(window.label, gate, check.reason)
+    await post_keyed(ctx, window, f"plan_blocked:{gate}:{window.revision}", f"⚠️ {text}")
+    raise NotAllowed(text)
+
+
+async def send_back(
+    ctx: BotContext,
+    window: Window,
+    event: WindowEvent,
+    reason: str,
+    *,
+    details: ProposalDetails | None = None,
+    start: datetime | None = None,
+    actor: str = "upgradebot",
+    slack_action: str | None = None,
+) -> Window:
+    """Back to G1 (a re-plan or a postponement): stored with the new plan or start, the timed
+    actions of the earlier round dropped and the proposal's own stored again, the parent
+    message re-rendered with Approve / Reject. Evidence of the earlier round stays in the
+    record and is not reused."""
+    end = start + window.length if start is not None else None
+    try:
+        reopened = reopen_for_approval(
+            ctx.db,
+            window.id,
+            expected=window.state,
+            actor=actor,
+            action=event.value,
+            at=ctx.now(),
+            reason=reason,
+            plan=details.model_dump(mode="json") if details is not None else None,
+            start=start,
+            end=end,
+            slack_action=slack_action,
+        )
+    except StaleState as stale:
+        current = stale.window
+        raise NotAllowed(
+            messages.already_decided(current.label, current.state.value, current.decided_by)
+        ) from None
+    drop_window_actions(ctx, window.id)
+    arm_all(ctx, store_proposal_actions(ctx, reopened))
+    await refresh_proposal(ctx, reopened, announce=False)
+    ended = f"This round ended: {reason.rstrip('.')}. The proposal above asks again."
+    await retire(ctx, reopened, ended)
+    return reopened
+
+
+def _approvers(ctx: BotContext) -> str:
+    return mention(ctx.config.roles.approvers)

@@ -8,7 +8,9 @@ from typing import Any
 from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
+from bot.domain.migration import post_migration_actions
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.domain.proposal import ProposalDetails
 from bot.evidence.runs import check_window
 from bot.flows.propose.flow import refresh_proposal
 from bot.flows.verify.blocks import comparison_blocks
@@ -58,6 +60,20 @@ async def run_verification(ctx: BotContext, window: Window) -> None:
     results = [CheckResult.model_validate(r) for r in run.results]
     results.append(versions_result(window.target, _labels(ctx, after.get("versions", {}))))
     results.append(alarms_result(before.get("alarm_counts", {}), after.get("alarm_counts", {})))
+    actions = post_migration_actions(ProposalDetails.model_validate(window.plan).plan)
+    if actions:  # issue #12: the guide's actions after the BrokerGateway migration, to read at G5
+        summary = (
+            "The cluster moved to BrokerGateway: check DMZ, Data Aggregator and Dashboard Gateway."
+        )
+        results.append(
+            CheckResult(
+                key="brokergateway_post_migration",
+                title="BrokerGateway post-migration actions",
+                status=CheckStatus.WARN,
+                summary=summary,
+                details=actions,
+            )
+        )
     results = worst_first(results)
     record_check_run(
         ctx.db,

@@ -1,4 +1,5 @@
-"""Listeners of the window's own life that sit on the go prompt: Postpone and Cancel window."""
+"""Listeners of the window's own life that sit on the go prompt: Postpone… (a new start in a
+modal, then back to G1) and Cancel window."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ from slack_bolt.async_app import AsyncAck
 
 from bot import messages
 from bot.context import BotContext
-from bot.domain.models import GateId
-from bot.domain.windows import format_length, format_local
-from bot.flows.window.flow import cancel
-from bot.guard import guarded
-from bot.ids import RunAction
-from bot.payloads import ActionPayload
+from bot.flows.window.flow import cancel, postpone
+from bot.flows.window.modals import postpone_modal
+from bot.guard import guarded, metadata
+from bot.ids import Block, Input, RunAction, RunView
+from bot.payloads import ActionPayload, ViewPayload
 from bot.transitions import load_window
 
 
@@ -28,19 +28,39 @@ class Listeners:
     async def on_postpone(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        await guarded(self.ctx, payload.channel_id, payload.user.id, self._postpone(payload))
+        channel = payload.channel_id
+        work = self._ask_start(payload, channel)
+        await guarded(self.ctx, channel, payload.user.id, work)
 
-    async def _postpone(self, payload: ActionPayload) -> str:
+    async def _ask_start(self, payload: ActionPayload, channel: str) -> None:
         window = load_window(self.ctx, _ids(payload.action.value)[0])
-        await self.ctx.roles.require(GateId.G4, payload.user.id)
-        window = await cancel(
-            self.ctx, window.id, payload.user.id, "postponed at the go", payload.slack_action
+        await self.ctx.roles.require_cancel(
+            payload.user.id, proposer=window.proposer, window_label=window.label
         )
-        again = (
-            f"/upgrade propose {window.system} {window.target} "
-            f'"{format_local(window.start, self.ctx.tz)[:16]}" {format_length(window.length)}'
+        await self.ctx.client.views_open(
+            trigger_id=payload.trigger_id, view=postpone_modal(window, channel, self.ctx.tz)
         )
-        return messages.postponed(window.label, again)
+
+    async def on_postpone_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        payload = ViewPayload.model_validate(body)
+        meta = metadata(payload.view.private_metadata)
+        date = payload.view.value(Block.START_DATE, Input.START_DATE) or ""
+        clock = payload.view.value(Block.START_TIME, Input.START_TIME) or ""
+        if not (date and clock):
+            await ack(
+                response_action="errors",
+                errors={Block.START_TIME.value: "Pick the new start date and time."},
+            )
+            return
+        await ack()
+        work = self._postpone(
+            int(meta.get("window_id", 0)), payload.user.id, f"{date} {clock}", payload.view.id
+        )
+        await guarded(self.ctx, str(meta.get("channel", "")), payload.user.id, work)
+
+    async def _postpone(self, window_id: int, user: str, start: str, view_id: str) -> str:
+        window = await postpone(self.ctx, window_id, user, start, f"postpone@{view_id}")
+        return messages.postpone_done(window.label)
 
     async def on_cancel(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -60,5 +80,6 @@ class Listeners:
 
 LISTENERS = (
     ("action", RunAction.POSTPONE.value, Listeners.on_postpone),
+    ("view", RunView.POSTPONE.value, Listeners.on_postpone_form),
     ("action", RunAction.CANCEL.value, Listeners.on_cancel),
 )

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot.blocks import mention
 from bot.context import BotContext
+from bot.domain.errors import NotAllowed
 from bot.domain.gates import owed
 from bot.domain.models import WindowState
 from bot.domain.schedule import ActionKind
@@ -39,7 +40,10 @@ async def handle_precheck(ctx: BotContext, action: ScheduledAction) -> str:
     if window is None or window.state.is_terminal or window.state is WindowState.PROPOSED:
         return f"skipped: window is {window.state.value if window else 'gone'}"
     resumed = action.started_at is not None and action.status.value == "running"
-    run = await run_precheck(ctx, window, search_thread=resumed)
+    try:
+        run = await run_precheck(ctx, window, search_thread=resumed)
+    except NotAllowed as refused:  # the plan no longer holds: the thread says why
+        return f"skipped: {refused.message}"
     return f"ran: run {run.id}"
 
 

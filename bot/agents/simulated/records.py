@@ -1,5 +1,5 @@
 """What the simulated DMS holds: each Agent as it stands now, and each upgrade run with its
-progress per Agent. ``simulated.py`` changes them as simulated time passes."""
+progress per Agent. ``adapter`` changes them as simulated time passes."""
 
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ errors carry ``errorCode`` and ``faultingNode``; our scripts' errors carry ``rea
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,8 +22,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from bot.agents.dm_transport import (
+from bot.agents.dataminer.transport import (
     NOT_ANSWERING_STATUSES,
+    NOT_TAKEN_STATUSES,
     Answer,
     Credentials,
     NotAnswering,
@@ -52,7 +55,11 @@ FAILOVER_POLICIES = {
     "use_default": "UseDefault",
 }
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _ENDPOINT_NOT_READY = {7, 1006}  # ManagerNotInitialized, MessageBrokerNotInitialized: starting
+_NATS_REQUEST_FAILED = 1001  # the endpoint could not send the trigger to any DataMiner
+_RATE_LIMITED = 429  # RateLimitExceeded, 1014: refused before any script ran
+RATE_LIMIT_TRIES = 4
 
 
 class RouteOptions(BaseModel):
@@ -108,10 +115,18 @@ def package_json(package: PackageFile) -> dict[str, Any]:
 class Routes:
     """The routes on one DMS, asked through whichever Agent's address the caller picks."""
 
-    def __init__(self, transport: Transport, credentials: Credentials, paths: RouteOptions) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        credentials: Credentials,
+        paths: RouteOptions,
+        *,
+        backoff_seconds: float = 2.0,
+    ) -> None:
         if credentials.routes_token is None:
             raise ValueError(f"routes need ${credentials.env_prefix}_ROUTES_TOKEN")
         self.paths = paths
+        self.backoff_seconds = backoff_seconds
         self._transport = transport
         self._credentials = credentials
         self._token = credentials.routes_token
@@ -138,12 +153,29 @@ class Routes:
         answer = await self._get(base, _path(self.paths.failover), where, "reading Failover pairs")
         return _parse(_path(self.paths.failover), list[FailoverPair], answer.get("pairs"))
 
-    async def upload_only(self, base: str, where: str, packages: list[PackageFile]) -> UploadReport:
+    async def upload_only(
+        self, base: str, where: str, packages: list[PackageFile]
+    ) -> UploadReport | str:
+        """Starts "Upload only": the job's id (202), or the report of a script that answered
+        at once (200)."""
         body = {"packages": [package_json(package) for package in packages]}
-        answer = await self._post(
-            base, _path(self.paths.upload_only), where, "uploading packages", body
+        path = _path(self.paths.upload_only)
+        answer = await self._post(base, path, where, "uploading packages", body)
+        if "results" in answer:
+            return _parse(path, UploadReport, answer)
+        return _parse(path, str, answer.get("job_id"))
+
+    async def upload_job(self, base: str, where: str, job_id: str) -> UploadReport | None:
+        """The report of an upload job, or None while it runs."""
+        path = _path(self.paths.upload_only)
+        answer = await self._get(base, path, where, "uploading packages")
+        for job in _parse(path, list[_UploadJob], answer.get("jobs")):
+            if job.job_id == job_id:
+                return job.report if job.finished else None
+        raise AdapterError(
+            f"The route {path} on {where} lists no upload job {job_id}; the upgradebot scripts "
+            "must keep their jobs where every Agent can read them."
         )
-        return _parse(_path(self.paths.upload_only), UploadReport, answer)
 
     async def start(
         self, base: str, where: str, package: PackageFile, options: UpgradeOptions
@@ -193,11 +225,22 @@ class Routes:
     async def _send(
         self, verb: str, base: str, path: str, where: str, operation: str, body: Any = None
     ) -> Answer:
+        """One request; a 429 (the token's rate limit, refused before any script ran, so safe
+        to repeat even for a POST) is waited out: Retry-After when given, else a backoff."""
         headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
         url = f"{base.rstrip('/')}/api/custom/{path}"
-        return await self._transport.send(
-            verb, url, where=where, operation=operation, body=body, headers=headers
-        )
+        for attempt in range(1, RATE_LIMIT_TRIES + 1):
+            answer = await self._transport.send(
+                verb, url, where=where, operation=operation, body=body, headers=headers
+            )
+            if answer.status != _RATE_LIMITED or attempt == RATE_LIMIT_TRIES:
+                return answer
+            wait = answer.retry_after_seconds
+            if wait is None:
+                wait = self.backoff_seconds * 2 ** (attempt - 1)
+            log.info("route %s on %s is rate limited; waiting %.1f s", path, where, wait)
+            await asyncio.sleep(min(wait, 60.0))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _result(self, answer: Answer, path: str, where: str, operation: str) -> dict[str, Any]:
         if 200 <= answer.status < 300:
@@ -230,8 +273,34 @@ class Routes:
                 f"The DMS has no API definition for route {path}: install the upgradebot "
                 "scripts and their API definitions (docs/dataminer-adapter.md)."
             )
-        if answer.status in NOT_ANSWERING_STATUSES or error.error_code in _ENDPOINT_NOT_READY:
-            return NotAnswering(where, operation)
+        if answer.status == _RATE_LIMITED:
+            return AdapterError(
+                f"The DMS kept refusing route {path} on {where} for the token's rate limit "
+                f"(HTTP 429, error {error.error_code or 1014}). Raise the RateLimit of the token "
+                "in System Center > User-Defined APIs, or lower requests_per_minute."
+            )
+        if error.error_code in _ENDPOINT_NOT_READY:
+            return NotAnswering(
+                where,
+                operation,
+                f"its UDAPI endpoint is starting (error {error.error_code})",
+                sent=False,
+            )
+        if error.error_code == _NATS_REQUEST_FAILED:
+            return NotAnswering(
+                where,
+                operation,
+                "its UDAPI endpoint could not send the request to DataMiner over NATS (error "
+                "1001); check the NATS and UserDefinableApiEndpoint services there",
+                sent=False,
+            )
+        if answer.status in NOT_ANSWERING_STATUSES:
+            return NotAnswering(
+                where,
+                operation,
+                f"route {path} answered HTTP {answer.status}",
+                sent=answer.status in NOT_TAKEN_STATUSES,
+            )
         said = f": {error.detail}" if error.detail else ""
         node = f" (faulting node {error.faulting_node})" if error.faulting_node else ""
         return AdapterError(
@@ -243,6 +312,12 @@ class Routes:
 def _path(path: str | None) -> str:
     assert path is not None, "the adapter asks only for routes that are configured"
     return path
+
+
+class _UploadJob(BaseModel):
+    job_id: str
+    finished: bool
+    report: UploadReport | None = None
 
 
 class _Backup(BaseModel):
@@ -306,12 +381,20 @@ def while_silent(run: UpgradeRun) -> UpgradeRun:
 
 # --- without routes: what a person does in Cube ----------------------------------------------
 
+# Cube's own labels (Upgrading_a_DataMiner_Agent_in_System_Center.md, Advanced Failover options).
 _CUBE_POLICIES = {
     "simultaneously": "Upgrade main and backup Agent simultaneously",
-    "backup_first": "Backup first, switch, upgrade main",
-    "backup_first_with_switchback": "Backup first, switch, upgrade main, then switch back",
+    "backup_first": "Upgrade backup Agent first, switch over and upgrade main",
+    "backup_first_with_switchback": (
+        "Upgrade backup Agent first, switch over, upgrade main, then switch back again"
+    ),
     "use_default": "Default policy",
 }
+# KI_SLNetIPC_Errors_During_Upgrade.md: a Cube connected to "localhost" loses the upgrade.
+CONNECT_BY_HOST_NAME = (
+    "Connect Cube to the DMA by its host name (or IP), not `localhost`, so the upgrade window "
+    "stays attached while DataMiner restarts."
+)
 
 
 def _upgrade_window_steps(
@@ -320,14 +403,17 @@ def _upgrade_window_steps(
     agents = (
         "*All Agents in cluster*"
         if options.all_agents
-        else f"only these Agents: {', '.join(options.agents)}"
+        else f"*Individual Agents*, expand *DataMiner Agents* and tick {', '.join(options.agents)}"
     )
     policy = _CUBE_POLICIES[options.failover_policy]
     return [
-        "In DataMiner Cube, open *System Center > Agents* and click *Upgrade…*.",
-        f"Select the package(s): {', '.join(packages)}.",
-        f"Select {agents}.",
-        f"Under *Advanced*, set the Failover option to *{policy}*.",
+        CONNECT_BY_HOST_NAME,
+        "Go to *Apps* > *System Center* > *Agents*; in the *Manage* tab select a DMA and click "
+        "*Upgrade* in the panel on the right.",
+        "In the *Schedule* tab, under *Upgrade package*, select *New package* and click *...* "
+        f"to browse to {', '.join(packages)} (or pick it under *Available packages*).",
+        f"Under *Upgrade DataMiner Agents*, select {agents}.",
+        f"Open *Advanced Failover options* and select *{policy}*.",
         f"Click *{button}*.",
     ]
 
@@ -381,8 +467,9 @@ _MANUAL_READS = {
     "progress": (
         "follows upgrades, so follow it in Cube",
         [
-            "Watch the upgrade window. To re-attach: *System Center > Agents*, right-click the "
-            "Agent > *Upgrades*, right-click the package > *Attach*.",
+            "Watch the *Progress* tab of the upgrade window. To re-attach: *System Center > "
+            "Agents*, right-click the Agent > *Upgrades*, right-click the package > *Attach*.",
+            CONNECT_BY_HOST_NAME,
             "Each Agent's log is `progress.log` in the run's folder under "
             "`C:\\Skyline DataMiner\\Upgrades\\Packages`. The bot keeps watching states and "
             "versions.",

@@ -1,6 +1,6 @@
 """The simulated DMS's rules, as pure functions over plain data: what its Agents are, which faults
 can be injected, which alarms are active, what a package's prerequisite checks say, what
-"Upload only" reports and when the last backup ran. ``simulated.py`` holds the state and time.
+"Upload only" reports and when the last backup ran. ``adapter`` holds the state and time.
 
 ``SimFaults`` is deliberately mutable: tests and the sandbox change it while the simulator runs,
 and the simulator reads it on every call.
@@ -211,11 +211,10 @@ def prerequisite_failures(
     kind = package.kind
     failures: dict[str, str] = {}
     if injected_check and (
-        kind in (PackageKind.FULL, PackageKind.OTHER)
-        or prerequisite_check(package.name) == injected_check
+        kind.restarts_dataminer or prerequisite_check(package.name) == injected_check
     ):
         failures[injected_check] = "the check reported a failure on this Agent"
-    if check_requirements and kind is PackageKind.FULL and package.version:
+    if check_requirements and kind.changes_version and package.version:
         failures.update(_requirement_failures(_major_minor_month(package.version), installed))
     return {
         check: f"Prerequisite {check}.dll failed: {reason}." for check, reason in failures.items()

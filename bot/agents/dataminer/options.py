@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bot.agents.dm_routes import RouteOptions
-from bot.agents.dm_transport import check_url
+from bot.agents.dataminer.routes import RouteOptions
+from bot.agents.dataminer.transport import check_url
 
 _SECRET_KEYS = {"user", "login", "password", "token", "routes_token", "credentials"}
 
@@ -25,9 +26,29 @@ class DataMinerOptions(BaseModel):
     credentials_env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$", description="env variable prefix")
     routes: bool | RouteOptions = Field(False, description="true: the default upgradebot routes")
     timeout_seconds: float = Field(30.0, gt=0, description="slower answers fail with a timeout")
-    agent_urls: dict[str, str] = Field(default_factory=dict, description="Agent name -> its URL")
+    agent_hosts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Agent name -> its host name (the scheme and port of url are kept); by "
+        "default the Agent's name in url's domain, or its PrimaryIP when url is an IP address",
+    )
+    agent_urls: dict[str, str] = Field(
+        default_factory=dict, description="Agent name -> its whole URL, when the port differs"
+    )
     ca_bundle: str | None = Field(None, description="PEM file of the CA that signed the DMAs")
     verify_tls: bool = Field(True, description="false only in a lab: certificates go unchecked")
+    requests_per_minute: int = Field(
+        20,
+        gt=0,
+        description="most route requests a minute, per route (the UDAPI token's rate limit is "
+        "60 a minute by default on 10.6.7+; keep below it)",
+    )
+    session_check_seconds: float = Field(
+        120.0,
+        gt=0,
+        lt=300,
+        description="how often each Agent's web API session is checked while the bot reads "
+        "(keeps it from expiring after 5 unused minutes; notices a restart)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -44,6 +65,17 @@ class DataMinerOptions(BaseModel):
     @classmethod
     def _is_http_url(cls, value: str) -> str:
         return check_url(value)
+
+    @field_validator("agent_hosts")
+    @classmethod
+    def _are_host_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, host in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9.-]+", host) or host.startswith(("-", ".")):
+                raise ValueError(
+                    f"{name}: {host!r} is not a host name such as dma02.example (no scheme, "
+                    "no port: they come from url)"
+                )
+        return value
 
     @field_validator("agent_urls")
     @classmethod

@@ -40,7 +40,7 @@ from bot.agents.models import (
     UploadReport,
     UploadResult,
 )
-from bot.agents.sim_faults import (
+from bot.agents.simulated.faults import (
     SimAgent,
     SimFaults,
     active_alarms,
@@ -49,7 +49,7 @@ from bot.agents.sim_faults import (
     run_prerequisite_failures,
     upload_verdict,
 )
-from bot.agents.sim_records import AgentRecord, RunRecord
+from bot.agents.simulated.records import AgentRecord, RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -356,7 +356,7 @@ class SimulatedAdapter:
 
     async def _install(self, run: RunRecord, name: str, fails: bool) -> None:
         agent, package = self._agents[name], run.package
-        restarts = package.kind is not PackageKind.WEB  # a web upgrade leaves DataMiner running
+        restarts = package.kind.restarts_dataminer  # web, checks and migration: no restart
         run.set(name, UpgradeStage.INSTALLING, 35, "Installing")
         if restarts:
             agent.state = AgentState.UPGRADING

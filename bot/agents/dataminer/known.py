@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.agents.dm_webapi import DmaInfo
+from bot.agents.dataminer.webapi import DmaInfo
 from bot.agents.models import AgentState, UpgradeRun, UpgradeStage
 
 
