@@ -36,7 +36,7 @@ class TimedActions(Protocol):
 
     async def run_due(self) -> int: ...
 
-    def next_due(self) -> datetime | None: ...
+    def next_due(self, *, visible_only: bool = False) -> datetime | None: ...
 
     async def shutdown(self) -> None: ...
 
@@ -56,6 +56,9 @@ class BotContext:
     roles: RoleResolver
     clock: Callable[[], datetime] = field(default=utc_now)
     adapter_timeout_seconds: float = 20.0
+    # "Upload only" copies every package to every Agent: on a real DMS that takes minutes (the
+    # adapter runs it as a job and polls it), so it gets its own, longer deadline.
+    upload_timeout_seconds: float = 3600.0
     inflight: set[asyncio.Task[object]] = field(default_factory=set)
     poll_seconds: float = 2.0
     progress_edit_seconds: float = 3.0  # at most one edit of the progress message this often

@@ -87,3 +87,14 @@ class SubmittedView(_Loose):
 class ViewPayload(_Loose):
     user: SlackUser
     view: SubmittedView
+
+
+def value_ids(value: str) -> list[int]:
+    """The numbers in a button's value: ``"12:3"`` is window 12, step 3."""
+    return [int(part) for part in value.split(":") if part.isdigit()]
+
+
+def value_window_and_key(value: str) -> tuple[int, str]:
+    """A button value ``"<window>:<key>"``: ``"12:backup"`` is window 12, item backup."""
+    head, _, tail = value.partition(":")
+    return (int(head) if head.isdigit() else 0), tail

@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.context import BotContext
-from bot.domain.schedule import handler_name, is_too_late
+from bot.domain.schedule import handler_name, is_background, is_too_late
 from storage import (
     ActionStatus,
     ScheduledAction,
@@ -185,6 +185,10 @@ class Scheduler:
         for action in pending_actions(self.ctx.db):
             self.arm(action)
 
-    def next_due(self) -> datetime | None:
+    def next_due(self, *, visible_only: bool = False) -> datetime | None:
+        """When the next pending action is due; ``visible_only`` skips background health
+        checks (the sandbox's "Next" travels to what a person sees)."""
         actions = pending_actions(self.ctx.db)
+        if visible_only:
+            actions = [a for a in actions if not is_background(a.kind)]
         return min((a.due_at for a in actions), default=None)

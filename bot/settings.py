@@ -111,8 +111,11 @@ class Schedule(_Strict):
     reminders: list[timedelta] = Field(
         default_factory=lambda: [timedelta(hours=2), timedelta(minutes=15)]
     )
+    # Between the accepted pre-check and the go, health is read again this often (and at each
+    # reminder); 0 turns the periodic check off.
+    health_every: timedelta = timedelta(minutes=30)
 
-    @field_validator("precheck_lead", mode="before")
+    @field_validator("precheck_lead", "health_every", mode="before")
     @classmethod
     def _lead(cls, value: Any) -> timedelta:
         return parse_duration(value)

@@ -48,10 +48,15 @@ def move(
             detail=detail,
         )
     except StaleState as stale:
-        current = stale.window
-        raise NotAllowed(
-            messages.already_decided(current.label, current.state.value, current.decided_by)
-        ) from None
+        raise lost_race(stale) from None
+
+
+def lost_race(stale: StaleState) -> NotAllowed:
+    """The sentence a late clicker reads: someone moved the window first, and who."""
+    current = stale.window
+    return NotAllowed(
+        messages.already_decided(current.label, current.state.value, current.decided_by)
+    )
 
 
 def load_window(ctx: BotContext, window_id: int) -> Window:

@@ -65,6 +65,13 @@ def _guarded(
         )
 
 
+def findings_differ(before: Sequence[CheckResult], after: Sequence[CheckResult]) -> bool:
+    """A different verdict or different findings on any check of ``after`` (alarms that came
+    or went, an agent in another state): what stops a go and reopens G3."""
+    old = {r.key: (r.status, tuple(r.details)) for r in before}
+    return any(old.get(r.key) != (r.status, tuple(r.details)) for r in after)
+
+
 def worst_first(results: Sequence[CheckResult]) -> list[CheckResult]:
     """Errors, then failures, then warnings, then passes; the run's order within each."""
     return sorted(results, key=lambda result: result.status.rank)

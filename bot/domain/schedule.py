@@ -21,6 +21,7 @@ class ActionKind(StrEnum):
     START = "start"
     END = "end"
     POST = "post"
+    HEALTH = "health"  # between the accepted pre-check and the go: is it still true?
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,21 @@ def plan_actions(
         PlannedAction(reminder_kind(lead), start - lead) for lead in reminders if start - lead > now
     ]
     return planned
+
+
+def next_health_check(*, now: datetime, start: datetime, every: timedelta) -> PlannedAction | None:
+    """The next drift check between an accepted pre-check and the go, if one still fits before
+    the start (none when ``every`` is zero)."""
+    due = now + every
+    if every <= timedelta(0) or due >= start:
+        return None
+    return PlannedAction(f"{ActionKind.HEALTH}:{int(due.timestamp())}", due)
+
+
+def is_background(kind: str) -> bool:
+    """Actions that usually say nothing (a health check that finds no change): the sandbox's
+    "Next" travels past them to the next moment a person sees."""
+    return handler_name(kind) == ActionKind.HEALTH
 
 
 def is_too_late(kind: str, due_at: datetime, now: datetime) -> bool:

@@ -121,10 +121,15 @@ async def _upload(
     files = package_files(ctx.config.packages.dir, [p.file or p.name for p in present])
     try:
         report = await asyncio.wait_for(
-            ctx.adapter(window.system).upload_only(files), ctx.adapter_timeout_seconds * 6
+            ctx.adapter(window.system).upload_only(files), ctx.upload_timeout_seconds
         )
     except TimeoutError:
-        return upload_result(None, "The upload did not finish in time.")
+        minutes = round(ctx.upload_timeout_seconds / 60)
+        return upload_result(
+            None,
+            f"The upload did not finish within {minutes} min; look in Cube whether it is still "
+            "running, then Re-run the pre-check.",
+        )
     except ManualStepRequired as manual:
         return upload_by_hand(manual.instructions)
     except AdapterError as error:

@@ -150,7 +150,9 @@ class Sandbox:
         async with self.travel_lock:
             scheduler = self.scheduler
             if amount == "next":
-                due = await _maybe_await(scheduler.next_due()) if scheduler else None
+                due = (
+                    await _maybe_await(scheduler.next_due(visible_only=True)) if scheduler else None
+                )
                 if due is None:
                     return {"moved": False, "ran": 0, "message": "nothing scheduled"}
                 self.clock.advance(max(due - self.clock(), timedelta(0)))

@@ -8,7 +8,9 @@ from bot.domain.schedule import (
     ActionKind,
     PlannedAction,
     handler_name,
+    is_background,
     is_too_late,
+    next_health_check,
     plan_actions,
     proposal_actions,
     reminder_kind,
@@ -51,6 +53,16 @@ def test_reminder_kinds_carry_their_lead_and_run_under_one_handler() -> None:
     assert reminder_lead("reminder:soon") is None
     assert handler_name("reminder:900") == ActionKind.REMINDER
     assert handler_name("start") == ActionKind.START
+
+
+def test_health_checks_repeat_until_the_start_and_can_be_turned_off() -> None:
+    now = START - 1 * H
+    first = next_health_check(now=now, start=START, every=30 * M)
+    assert first is not None and first.due_at == now + 30 * M
+    assert handler_name(first.kind) == ActionKind.HEALTH
+    assert next_health_check(now=START - 20 * M, start=START, every=30 * M) is None
+    assert next_health_check(now=now, start=START, every=0 * M) is None
+    assert is_background(first.kind) and not is_background("reminder:900")
 
 
 def test_only_a_reminder_late_by_more_than_its_lead_is_skipped() -> None:

@@ -4,10 +4,12 @@ changed under an accepted pre-check."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.agents.models import AgentState
+from bot.agents.models import AgentState, Severity
 from bot.agents.simulated import SimulatedAdapter
 from bot.domain.models import WindowState
 from bot.domain.proposal import ProposalDetails
@@ -42,8 +44,13 @@ def state(bot: Harness, window_id: int) -> WindowState:
     return window.state
 
 
-async def until(bot: Harness, condition: Any, timeout: float = 10) -> None:
-    await bot.stub.wait_until(condition, timeout=timeout)
+async def until(bot: Harness, condition: Any, timeout: float = 20) -> None:
+    """Wait for ``condition``: re-checked on every change the Slack stand-in sees, and at least
+    every 50 ms for what only the database shows (a stored action, a state)."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            with contextlib.suppress(TimeoutError):
+                await bot.stub.wait_until(condition, timeout=0.05)
 
 
 def only(message: dict[str, Any], value: str) -> dict[str, Any]:
@@ -288,3 +295,60 @@ async def test_an_expired_window_keeps_no_live_control_and_says_who_should_have_
     assert "<@U0OLGA>" in replies(bot, 1, "⌛ #1 expired")[-1]["text"]  # G2 was the operators'
     await until(bot, lambda: not any(live(m) for m in thread(bot, 1)))
     assert not live(parent(bot, 1))
+
+
+async def accepted_and_ready(bot: Harness) -> None:
+    await propose_and_approve(bot, "propose night 10.5 2026-12-02T22:00 4h", 1)
+    await settle_manual_items(bot, 1)
+    await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
+    assert bot.ctx.scheduler is not None
+    bot.clock.now = FIRST_START - timedelta(hours=24)
+    await bot.ctx.scheduler.run_due()
+    await until(bot, lambda: bool(replies(bot, 1, "Pre-check of #1")))
+    precheck = replies(bot, 1, "Pre-check of #1")[-1]
+    await bot.click(GateAction.PRECHECK_ACCEPT, precheck, OPERATOR, channel=CHANNEL)
+    await until(bot, lambda: state(bot, 1) is WindowState.READY)
+
+
+async def test_a_critical_alarm_after_acceptance_reopens_g3_before_anyone_clicks_go(
+    bot: Harness,
+) -> None:
+    await accepted_and_ready(bot)
+
+    def health_checks() -> list[Any]:
+        return [a for a in list_actions(bot.ctx.db, window_id=1) if a.kind.startswith("health")]
+
+    await until(bot, lambda: len(health_checks()) == 1)
+    health = health_checks()
+    assert len(health) == 1 and health[0].due_at == bot.clock.now + timedelta(minutes=30)
+    # Nothing changed: the check runs, says so, and books the next one.
+    bot.clock.now += timedelta(minutes=30)
+    assert bot.ctx.scheduler is not None
+    await bot.ctx.scheduler.run_due()
+    assert state(bot, 1) is WindowState.READY
+    assert len(health_checks()) == 2
+    sim(bot).faults.add_alarm("dma-night-01", "Encoder A", "Input", severity=Severity.CRITICAL)
+    bot.clock.now += timedelta(minutes=30)
+    await bot.ctx.scheduler.run_due()
+    await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
+    await until(bot, lambda: bool(replies(bot, 1, "⚠️ The pre-check of #1 changed")))
+    notice = replies(bot, 1, "⚠️ The pre-check of #1 changed")[-1]["text"]
+    assert "<@U0OLGA>" in notice and "Alarms" in notice
+    newest = replies(bot, 1, "Pre-check of #1")[-1]
+    assert live(newest)  # Accept / Re-run on the new results
+    status = await bot.command("status 1", channel=CHANNEL)
+    assert "Owed: G3" in status
+    assert await sim(bot).find_runs() == []
+
+
+async def test_the_reminder_looks_at_health_first_and_says_what_is_owed_after(
+    bot: Harness,
+) -> None:
+    await accepted_and_ready(bot)
+    sim(bot).faults.add_alarm("dma-night-02", "Router", "Input", severity=Severity.CRITICAL)
+    bot.clock.now = FIRST_START - timedelta(hours=2)
+    assert bot.ctx.scheduler is not None
+    await bot.ctx.scheduler.run_due()
+    await until(bot, lambda: bool(replies(bot, 1, "⏰ #1")))
+    assert state(bot, 1) is WindowState.PLANNED
+    assert "G3" in replies(bot, 1, "⏰ #1")[-1]["text"]

@@ -14,14 +14,9 @@ from bot.flows.details.flow import choose_hotfixes, hotfix_candidates, settle_it
 from bot.flows.details.modals import hotfix_modal, waive_modal
 from bot.guard import guarded, metadata
 from bot.ids import Block, GateAction, GateView, Input
-from bot.payloads import ActionPayload, ViewPayload
+from bot.payloads import ActionPayload, ViewPayload, value_window_and_key
 from bot.transitions import load_window
 from checks.checklist import MANUAL_ITEMS
-
-
-def _split(value: str) -> tuple[int, str]:
-    head, _, tail = value.partition(":")
-    return (int(head) if head.isdigit() else 0), tail
 
 
 class Listeners:
@@ -31,7 +26,7 @@ class Listeners:
     async def on_detail_confirm(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        window_id, item = _split(payload.action.value)
+        window_id, item = value_window_and_key(payload.action.value)
         work = self._confirm(
             window_id,
             item,
@@ -83,7 +78,7 @@ class Listeners:
     async def on_detail_waive(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        window_id, item = _split(payload.action.value)
+        window_id, item = value_window_and_key(payload.action.value)
         channel = payload.channel_id
         work = self._ask_waiver(window_id, item, payload, channel)
         await guarded(self.ctx, channel, payload.user.id, work)

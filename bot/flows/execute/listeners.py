@@ -12,13 +12,9 @@ from bot.domain.models import GateId
 from bot.flows.execute.flow import abort, confirm_by_hand, halt_keys, halted_step, run_from
 from bot.guard import guarded
 from bot.ids import RunAction
-from bot.payloads import ActionPayload
+from bot.payloads import ActionPayload, value_ids
 from bot.threads import retire
 from bot.transitions import load_window
-
-
-def _ids(value: str) -> list[int]:
-    return [int(part) for part in value.split(":") if part.isdigit()]
 
 
 class Listeners:
@@ -34,7 +30,7 @@ class Listeners:
         await self._click(ack, body, self._retry)
 
     async def _retry(self, payload: ActionPayload) -> None:
-        window_id, position = _ids(payload.action.value)[:2]
+        window_id, position = value_ids(payload.action.value)[:2]
         window = load_window(self.ctx, window_id)
         await self.ctx.roles.require(GateId.G4, payload.user.id)
         position, attempt = halted_step(self.ctx, window, position)
@@ -46,7 +42,7 @@ class Listeners:
         await self._click(ack, body, self._abort)
 
     async def _abort(self, payload: ActionPayload) -> None:
-        window_id, position = _ids(payload.action.value)[:2]
+        window_id, position = value_ids(payload.action.value)[:2]
         window = load_window(self.ctx, window_id)
         window = await abort(self.ctx, window, position, payload.user.id, payload.slack_action)
         note = f"Aborted by <@{payload.user.id}>: follow the rollback plan."
@@ -56,7 +52,7 @@ class Listeners:
         await self._click(ack, body, self._manual_done)
 
     async def _manual_done(self, payload: ActionPayload) -> None:
-        window_id, position = _ids(payload.action.value)[:2]
+        window_id, position = value_ids(payload.action.value)[:2]
         window = load_window(self.ctx, window_id)
         await confirm_by_hand(self.ctx, window, position, payload.user.id, payload.slack_action)
 

@@ -17,7 +17,7 @@ from bot.flows.precheck.flow import accepted_run, reopen_precheck
 from bot.flows.propose.flow import recheck, refresh_proposal
 from bot.threads import post_keyed, round_key
 from bot.transitions import move
-from checks import RUNS, CheckResult, RunKind, describe_changes
+from checks import RUNS, CheckResult, RunKind, describe_changes, findings_differ
 
 
 async def prompt_go(ctx: BotContext, window: Window) -> None:
@@ -50,7 +50,7 @@ async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str)
         if r["key"] in RUNS[RunKind.QUICK].keys
     ]
     now = [CheckResult.model_validate(r) for r in quick.results]
-    changes = describe_changes(before, now) if _differs(before, now) else []
+    changes = describe_changes(before, now) if findings_differ(before, now) else []
     if changes:
         window = reopen_precheck(ctx, window, quick, changes)
         text = messages.go_changed(window.label, "; ".join(changes[:5]))
@@ -86,13 +86,6 @@ async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str)
     )
     await refresh_proposal(ctx, window, announce=False)
     return window
-
-
-def _differs(before: list[CheckResult], now: list[CheckResult]) -> bool:
-    """A different verdict or different findings on any quick check (alarms that came or went,
-    an agent in another state)."""
-    old = {r.key: (r.status, tuple(r.details)) for r in before}
-    return any(old.get(r.key) != (r.status, tuple(r.details)) for r in now)
 
 
 async def go_and_run(ctx: BotContext, window: Window, user: str, slack_action: str) -> None:

@@ -13,12 +13,8 @@ from bot.flows.go.flow import check_may_go, go_and_run
 from bot.flows.go.modals import go_modal
 from bot.guard import guarded, metadata
 from bot.ids import Block, Input, RunAction, RunView
-from bot.payloads import ActionPayload, ViewPayload
+from bot.payloads import ActionPayload, ViewPayload, value_ids
 from bot.transitions import load_window
-
-
-def _ids(value: str) -> list[int]:
-    return [int(part) for part in value.split(":") if part.isdigit()]
 
 
 class Listeners:
@@ -32,7 +28,7 @@ class Listeners:
         await guarded(self.ctx, channel, payload.user.id, self._open_go(payload, channel))
 
     async def _open_go(self, payload: ActionPayload, channel: str) -> None:
-        window = load_window(self.ctx, _ids(payload.action.value)[0])
+        window = load_window(self.ctx, value_ids(payload.action.value)[0])
         await check_may_go(self.ctx, window, payload.user.id)
         await self.ctx.client.views_open(
             trigger_id=payload.trigger_id, view=go_modal(window, channel)

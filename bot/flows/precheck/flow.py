@@ -10,12 +10,14 @@ from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.domain.schedule import next_health_check
 from bot.evidence.runs import check_window
 from bot.flows.precheck.blocks import precheck_blocks, precheck_text
 from bot.flows.propose.flow import recheck, refresh_proposal
+from bot.scheduler import arm_all
 from bot.threads import post_keyed, retire, round_key
 from bot.transitions import load_window, move
-from checks import CheckResult, RunKind, describe_changes
+from checks import RUNS, CheckResult, RunKind, describe_changes, findings_differ
 from storage import (
     CheckRun,
     get_window,
@@ -23,6 +25,7 @@ from storage import (
     list_acks,
     list_check_runs,
     list_messages,
+    schedule_action,
 )
 
 log = logging.getLogger(__name__)
@@ -133,4 +136,36 @@ async def accept_precheck(
         precheck_text(window, _results(latest)),
         precheck_blocks(window, latest.id, _results(latest), user),
     )
+    schedule_health_check(ctx, window)
     return window
+
+
+def schedule_health_check(ctx: BotContext, window: Window) -> None:
+    """The next drift check of an accepted pre-check, if one fits before the start."""
+    planned = next_health_check(
+        now=ctx.now(), start=window.start, every=ctx.config.schedule.health_every
+    )
+    if planned is not None:
+        row = schedule_action(
+            ctx.db, window_id=window.id, kind=planned.kind, due_at=planned.due_at, at=ctx.now()
+        )
+        arm_all(ctx, [row])
+
+
+async def watch_drift(ctx: BotContext, window: Window) -> bool:
+    """Drift is watched, not sampled: between the accepted pre-check and the go, a quick health
+    check is compared with what was accepted. A change that would fail the go runs the pre-check
+    again at once, which reopens G3, posts the new results with Accept / Re-run and names the
+    operators. True when G3 reopened."""
+    accepted = accepted_run(ctx, window)
+    if window.state is not WindowState.READY or accepted is None:
+        return False
+    quick = await check_window(ctx, window, kind=RunKind.QUICK)
+    keys = RUNS[RunKind.QUICK].keys
+    before = [CheckResult.model_validate(r) for r in accepted.results if r["key"] in keys]
+    if not findings_differ(before, _results(quick)):
+        return False
+    log.warning("%s: health changed since the pre-check was accepted", window.label)
+    await run_precheck(ctx, window)
+    current = get_window(ctx.db, window.id)
+    return current is not None and current.state is WindowState.PLANNED

@@ -13,14 +13,9 @@ from bot.domain.models import GateId, WindowState
 from bot.flows.precheck.flow import accept_precheck, run_precheck
 from bot.guard import guarded
 from bot.ids import GateAction
-from bot.payloads import ActionPayload
+from bot.payloads import ActionPayload, value_window_and_key
 from bot.threads import tell
 from bot.transitions import load_window
-
-
-def _split(value: str) -> tuple[int, str]:
-    head, _, tail = value.partition(":")
-    return (int(head) if head.isdigit() else 0), tail
 
 
 class Listeners:
@@ -30,7 +25,7 @@ class Listeners:
     async def on_precheck_accept(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        window_id, run = _split(payload.action.value)
+        window_id, run = value_window_and_key(payload.action.value)
         work = self._accept(window_id, int(run or 0), payload.user.id, payload.slack_action)
         await guarded(self.ctx, payload.channel_id, payload.user.id, work)
 
@@ -41,7 +36,7 @@ class Listeners:
     async def on_precheck_rerun(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        window_id, _ = _split(payload.action.value)
+        window_id, _ = value_window_and_key(payload.action.value)
         channel = payload.channel_id
         work = self._rerun(window_id, payload.user.id, channel)
         await guarded(self.ctx, channel, payload.user.id, work)

@@ -35,7 +35,7 @@ from bot.domain.windows import dst_transitions, parse_length, parse_start, valid
 from bot.flows.propose import blocks
 from bot.scheduler import arm_all, drop_window_actions
 from bot.threads import post_keyed, retire, round_key
-from bot.transitions import move
+from bot.transitions import lost_race, move
 from storage import (
     ScheduledAction,
     StaleState,
@@ -377,10 +377,7 @@ async def send_back(
             slack_action=slack_action,
         )
     except StaleState as stale:
-        current = stale.window
-        raise NotAllowed(
-            messages.already_decided(current.label, current.state.value, current.decided_by)
-        ) from None
+        raise lost_race(stale) from None
     drop_window_actions(ctx, window.id)
     arm_all(ctx, store_proposal_actions(ctx, reopened))
     await refresh_proposal(ctx, reopened, announce=False)

@@ -14,12 +14,8 @@ from bot.flows.verify.flow import close_verified
 from bot.flows.verify.modals import problem_modal
 from bot.guard import guarded, metadata
 from bot.ids import Block, Input, RunAction, RunView
-from bot.payloads import ActionPayload, ViewPayload
+from bot.payloads import ActionPayload, ViewPayload, value_ids
 from bot.transitions import load_window
-
-
-def _ids(value: str) -> list[int]:
-    return [int(part) for part in value.split(":") if part.isdigit()]
 
 
 class Listeners:
@@ -32,7 +28,7 @@ class Listeners:
         await guarded(self.ctx, payload.channel_id, payload.user.id, self._verified(payload))
 
     async def _verified(self, payload: ActionPayload) -> None:
-        window = load_window(self.ctx, _ids(payload.action.value)[0])
+        window = load_window(self.ctx, value_ids(payload.action.value)[0])
         await close_verified(self.ctx, window, payload.user.id, payload.slack_action)
 
     async def on_problem(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -42,7 +38,7 @@ class Listeners:
         await guarded(self.ctx, channel, payload.user.id, self._ask_problem(payload, channel))
 
     async def _ask_problem(self, payload: ActionPayload, channel: str) -> None:
-        window = load_window(self.ctx, _ids(payload.action.value)[0])
+        window = load_window(self.ctx, value_ids(payload.action.value)[0])
         await self.ctx.roles.require(GateId.G5, payload.user.id)
         await self.ctx.client.views_open(
             trigger_id=payload.trigger_id, view=problem_modal(window.id, window.label, channel)

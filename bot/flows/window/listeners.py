@@ -13,12 +13,8 @@ from bot.flows.window.flow import cancel, postpone
 from bot.flows.window.modals import postpone_modal
 from bot.guard import guarded, metadata
 from bot.ids import Block, Input, RunAction, RunView
-from bot.payloads import ActionPayload, ViewPayload
+from bot.payloads import ActionPayload, ViewPayload, value_ids
 from bot.transitions import load_window
-
-
-def _ids(value: str) -> list[int]:
-    return [int(part) for part in value.split(":") if part.isdigit()]
 
 
 class Listeners:
@@ -33,7 +29,7 @@ class Listeners:
         await guarded(self.ctx, channel, payload.user.id, work)
 
     async def _ask_start(self, payload: ActionPayload, channel: str) -> None:
-        window = load_window(self.ctx, _ids(payload.action.value)[0])
+        window = load_window(self.ctx, value_ids(payload.action.value)[0])
         await self.ctx.roles.require_cancel(
             payload.user.id, proposer=window.proposer, window_label=window.label
         )
@@ -70,7 +66,7 @@ class Listeners:
     async def _cancel(self, payload: ActionPayload) -> str:
         window = await cancel(
             self.ctx,
-            _ids(payload.action.value)[0],
+            value_ids(payload.action.value)[0],
             payload.user.id,
             "cancelled at the go",
             payload.slack_action,

@@ -19,7 +19,7 @@ from bot.domain.models import WindowState
 from bot.domain.schedule import ActionKind
 from bot.domain.windows import to_slack_date
 from bot.flows.go.flow import prompt_go
-from bot.flows.precheck.flow import run_precheck
+from bot.flows.precheck.flow import run_precheck, schedule_health_check, watch_drift
 from bot.flows.propose.flow import post_proposal
 from bot.flows.window.flow import _WHAT, expire
 from bot.scheduler import Handler
@@ -47,8 +47,22 @@ async def handle_precheck(ctx: BotContext, action: ScheduledAction) -> str:
     return f"ran: run {run.id}"
 
 
+async def handle_health(ctx: BotContext, action: ScheduledAction) -> str:
+    """The periodic drift check between an accepted pre-check and the go."""
+    window = get_window(ctx.db, action.window_id)
+    if window is None or window.state is not WindowState.READY or ctx.now() >= window.start:
+        return f"skipped: window is {window.state.value if window else 'gone'}"
+    if await watch_drift(ctx, window):
+        return "health changed: G3 reopened"
+    schedule_health_check(ctx, window)
+    return "health unchanged"
+
+
 async def handle_reminder(ctx: BotContext, action: ScheduledAction) -> str:
     window = get_window(ctx.db, action.window_id)
+    if window is not None and window.state is WindowState.READY and ctx.now() < window.start:
+        await watch_drift(ctx, window)  # the reminder says what is owed after this look
+        window = get_window(ctx.db, action.window_id)
     waiting = owed(window.state) if window is not None else None
     if window is None or waiting is None or waiting[0] not in _WHAT:
         return "skipped: nothing owed"
@@ -106,4 +120,5 @@ HANDLERS: dict[str, Handler] = {
     ActionKind.START: handle_start,
     ActionKind.END: handle_end,
     ActionKind.POST: handle_post,
+    ActionKind.HEALTH: handle_health,
 }
