@@ -1,20 +1,26 @@
 # The README's two commands: `make run` and `make test`. Each creates .venv when missing.
+# `make run` installs what running needs; `make test` adds the test tools (the [test] extra).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+STAMP := $(VENV)/.installed-test
 
 .PHONY: run test lint types domain unit bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(RUN_STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/upgradebot run
 
 test: $(STAMP) lint types domain unit
@@ -41,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/night.py
 	$(BIN)/python bench/night_faults.py
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/metrics.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -23,11 +23,23 @@ from bot.flows.precheck import listeners as precheck
 from bot.flows.propose import listeners as propose
 from bot.flows.verify import listeners as verify
 from bot.flows.window import listeners as window
+from bot.home import listeners as home
 
 Handler = Callable[..., Awaitable[None]]
 
 # Bolt tries the listeners in this order on every request: the slash command first.
-SOURCES: tuple[Any, ...] = (slash, go, window, execute, verify, details, precheck, approve, propose)
+SOURCES: tuple[Any, ...] = (
+    slash,
+    go,
+    window,
+    execute,
+    verify,
+    details,
+    precheck,
+    approve,
+    propose,
+    home,
+)
 
 
 def build_app(ctx: BotContext, signing_secret: str) -> AsyncApp:

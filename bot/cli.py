@@ -1,5 +1,5 @@
 """upgradebot's command line: serve, sandbox, check-config, check-dms, run (what `make run`
-starts)."""
+starts), export, calendar, accept-package, catalog build."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.domain.errors import ConfigError
+from bot.logs import FORMATS, configure_logging
 from bot.settings import Config, Settings, load_config
 
 EXIT_CONFIG = 2
@@ -39,14 +40,37 @@ Config file in use: {config}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="upgradebot", description=__doc__)
+    logging_options = argparse.ArgumentParser(add_help=False)
+    logging_options.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=argparse.SUPPRESS,
+        help="text for people (default), json for log shippers: one object per line",
+    )
+    logging_options.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default=argparse.SUPPRESS,
+        help="info (default): what happened to each window; debug adds the scheduler's jobs",
+    )
+    parser = argparse.ArgumentParser(
+        prog="upgradebot", description=__doc__, parents=[logging_options]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set)")
+    serve = sub.add_parser(
+        "serve",
+        parents=[logging_options],
+        help="run the bot (Socket Mode if SLACK_APP_TOKEN is set)",
+    )
     serve.add_argument("--http", action="store_true", help="HTTP mode even with an app token")
-    serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--port", type=int, default=3000, help="HTTP mode: Slack's events; Socket Mode: health"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address --port listens on")
     sandbox = sub.add_parser(
-        "sandbox", help="the whole bot in a browser page, with a local stand-in for Slack"
+        "sandbox",
+        parents=[logging_options],
+        help="the whole bot in a browser page, with a local stand-in for Slack",
     )
     sandbox.add_argument("--port", type=int, default=3000)
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -58,13 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "check-dms", help="read a real DMS with the configured settings, per agent; changes nothing"
     )
     dms.add_argument("system", help="the system's name under systems: in the config")
-    run = sub.add_parser("run", help="serve with Slack tokens; without them, start the sandbox")
+    run = sub.add_parser(
+        "run",
+        parents=[logging_options],
+        help="serve with Slack tokens; without them, start the sandbox",
+    )
     run.add_argument("--port", type=int, default=3000, help="the sandbox's port, without tokens")
     run.add_argument("--host", default="127.0.0.1", help="the sandbox's address, without tokens")
     export = sub.add_parser("export", help="print a window's change record (markdown or JSON)")
     export.add_argument("window", metavar="id", help="the window's number, e.g. 12 or #12")
     export.add_argument("--json", action="store_true", help="JSON instead of markdown")
     export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    calendar = sub.add_parser("calendar", help="print the windows and blackouts as iCalendar")
+    calendar.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     accept = sub.add_parser(
         "accept-package",
         help="a package file was replaced on purpose: fingerprint it afresh at the next check",
@@ -83,10 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "catalog":
         return build_catalog(args.docs, args.output, args.facts, args.commit, args.date)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = Settings()
+    configure_logging(
+        getattr(args, "log_format", "text"),
+        level=getattr(logging, getattr(args, "log_level", "info").upper()),
+        secrets=settings.secret_values(),
+    )
     try:
         config = load_config(settings.config_path())
         check_adapters(config)
@@ -95,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     if args.command == "export":
         return export_record(settings, config, args.window, args.json, args.output)
+    if args.command == "calendar":
+        return write_calendar(settings, config, args.output)
     if args.command == "accept-package":
         return accept_package(settings, args.name)
     if args.command == "check-config":
@@ -213,9 +247,12 @@ async def _serve(
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     )
     if socket_mode and settings.slack_app_token is not None:
-        running = await start_socket_mode(ctx, secret, settings.slack_app_token.get_secret_value())
+        app_token = settings.slack_app_token.get_secret_value()
+        running = await start_socket_mode(ctx, secret, app_token, ops_host=host, ops_port=port)
     else:
-        running = await start_http(ctx, secret, host, port)
+        token = settings.upgradebot_calendar_token
+        calendar_token = token.get_secret_value() if token else None
+        running = await start_http(ctx, secret, host, port, calendar_token=calendar_token)
     await serve_forever(running)
 
 
@@ -246,6 +283,32 @@ def export_record(
     else:
         Path(output).write_text(text, encoding="utf-8")
         print(f"upgradebot: wrote the record of #{record.window.id} to {output}", file=sys.stderr)
+    return 0
+
+
+def write_calendar(settings: Settings, config: Config, output: str | None) -> int:
+    """``upgradebot calendar``: every window and blackout as an .ics file, on the host."""
+    from datetime import UTC, datetime
+
+    from bot.calendar_feed import to_ical
+    from storage import list_windows, open_database
+
+    path = settings.upgradebot_db
+    if str(path) != ":memory:" and not path.exists():
+        print(f"upgradebot: there is no database at {path} (set UPGRADEBOT_DB).", file=sys.stderr)
+        return EXIT_CONFIG
+    db = open_database(path)
+    try:
+        windows = list_windows(db)
+    finally:
+        db.close()
+    body = to_ical(windows, config.local_blackouts(), tz=config.tz, now=datetime.now(UTC))
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    else:
+        Path(output).write_bytes(body)
+        print(f"upgradebot: wrote {len(windows)} window(s) to {output}", file=sys.stderr)
     return 0
 
 

@@ -15,6 +15,8 @@ from bot.agents.base import AgentAdapter
 from bot.domain.catalog import Catalog
 from bot.domain.errors import UnknownSystem
 from bot.domain.known_issues import KnownIssues
+from bot.domain.models import Window
+from bot.metrics import MeteredAdapter, Metrics
 from bot.roles import RoleResolver
 from bot.settings import Config, SystemConfig
 from storage import ScheduledAction
@@ -70,6 +72,12 @@ class BotContext:
     outbox_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
     # A step not done after this many times its share of the estimate is halted (issue 15).
     step_deadline_factor: float = 2.0
+    metrics: Metrics = field(default_factory=Metrics)
+    # Called (in the background) whenever a window's proposal is posted or refreshed, i.e. on
+    # every change people see: the App Home tabs showing it are published again.
+    window_watchers: list[Callable[[Window], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
 
     def track(self) -> None:
         """Count the current task as work in flight, so a shutdown waits for it."""
@@ -99,6 +107,10 @@ class BotContext:
         if left:
             await asyncio.wait(left, timeout=1.0)
 
+    def window_changed(self, window: Window) -> None:
+        for watcher in self.window_watchers:
+            self.spawn(watcher(window))
+
     def now(self) -> datetime:
         return self.clock()
 
@@ -113,5 +125,7 @@ class BotContext:
             raise UnknownSystem(name, sorted(self.config.systems)) from None
 
     def adapter(self, name: str) -> AgentAdapter:
+        """The system's adapter as the flows call it: counted and timed for /metrics;
+        ``adapters`` holds the implementations themselves (fault drills, tests)."""
         self.system(name)
-        return self.adapters[name]
+        return MeteredAdapter(name, self.adapters[name], self.metrics)

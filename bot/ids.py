@@ -81,5 +81,20 @@ class RunView(StrEnum):
     POSTPONE = "postpone_modal"
 
 
-ACTIONS: frozenset[str] = frozenset(a.value for a in (*Action, *GateAction, *RunAction))
+class HomeAction(StrEnum):
+    """Buttons on the App Home tab."""
+
+    OPEN_THREAD = "home_open_thread"  # a link button; Slack still sends the click
+
+
+class Event(StrEnum):
+    """Events API events the app subscribes to (manifest: settings.event_subscriptions)."""
+
+    APP_HOME_OPENED = "app_home_opened"
+
+
+ACTIONS: frozenset[str] = frozenset(
+    a.value for a in (*Action, *GateAction, *RunAction, *HomeAction)
+)
+EVENTS: frozenset[str] = frozenset(e.value for e in Event)
 VIEWS: frozenset[str] = frozenset(v.value for v in (*View, *GateView, *RunView))

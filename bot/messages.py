@@ -15,7 +15,7 @@ USAGE = {
     "postpone": f"`{COMMAND} postpone <id> <start>` — e.g. `{COMMAND} postpone #12 friday 22:00`",
     "cancel": f"`{COMMAND} cancel <id> [reason]` — e.g. `{COMMAND} cancel #12 vendor delay`",
     "history": f"`{COMMAND} history [system]`",
-    "export": f"`{COMMAND} export <id>` — the change record (markdown + JSON)",
+    "export": f"`{COMMAND} export <id>` — the change record as two files (markdown, JSON)",
 }
 
 HELP = "\n".join(
@@ -225,3 +225,14 @@ def postpone_done(window_label: str) -> str:
 def expired(window_label: str, reason: str, people: str) -> str:
     tell = f" {people}: propose it again for a new slot if it is still needed." if people else ""
     return f"{window_label} expired: {reason}.{tell}"
+
+
+def exported(window_id: int, files: tuple[str, ...]) -> str:
+    return f"The change record of #{window_id} is in its thread: " + " and ".join(files) + "."
+
+
+def export_failed(window_id: int, slack_error: str) -> str:
+    return (
+        f"Slack did not take the change record of #{window_id} ({slack_error}). Check that the "
+        f"app has the files:write scope, or run `upgradebot export {window_id}` on the bot's host."
+    )

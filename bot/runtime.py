@@ -14,12 +14,6 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.agents import build_adapter
 from bot.agents.base import AgentAdapter
@@ -28,25 +22,25 @@ from bot.context import BotContext, utc_now
 from bot.flows.execute.flow import resume_all
 from bot.flows.window.timed import HANDLERS
 from bot.intake import Refused, check_body, is_replayed
+from bot.metrics import MeteredWebClient, Metrics, counted_retry_handlers
+from bot.ops_http import add_calendar_route, add_ops_routes, ops_app
 from bot.outbox import ensure_dispatcher
 from bot.releases import load_catalog, load_known_issues
 from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
 from storage import open_database
-from storage.health import write_problem
 
 log = logging.getLogger(__name__)
 
 
-def make_client(token: str, base_url: str) -> AsyncWebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx and dropped links."""
-    client = AsyncWebClient(token=token, base_url=base_url, timeout=15)
-    client.retry_handlers = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        AsyncServerErrorRetryHandler(max_retry_count=3),
-    ]
+def make_client(token: str, base_url: str, metrics: Metrics | None = None) -> MeteredWebClient:
+    """A Web API client that waits out 429s (Retry-After) and retries 5xx and dropped links,
+    counting its errors and retries by method."""
+    metrics = metrics or Metrics()
+    client = MeteredWebClient(token=token, base_url=base_url, timeout=15)
+    client.metrics = metrics
+    client.retry_handlers = counted_retry_handlers(metrics)
     return client
 
 
@@ -58,15 +52,19 @@ def build_context(
     db_path: Path | None = None,
 ) -> BotContext:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-    client = make_client(token, settings.api_url)
+    metrics = Metrics()
+    client = make_client(token, settings.api_url, metrics)
     adapters: dict[str, AgentAdapter] = {
         name: build_adapter(system.adapter.kind, name, system.adapter.options(), clock)
         for name, system in config.systems.items()
     }
+    db = open_database(db_path or settings.upgradebot_db)
+    metrics.watch_database(db)
     return BotContext(
         config=config,
-        db=open_database(db_path or settings.upgradebot_db),
+        db=db,
         adapters=adapters,
+        metrics=metrics,
         catalog=load_catalog(config.catalog),
         known_issues=load_known_issues(config.known_issues),
         client=client,
@@ -96,7 +94,7 @@ class Running:
         self.ctx.db.close()
 
 
-def http_app(bolt: AsyncApp, ctx: BotContext) -> web.Application:
+def http_app(bolt: AsyncApp, ctx: BotContext, calendar_token: str | None = None) -> web.Application:
     async def events(request: web.Request) -> web.Response:
         # Bolt answers a blank or non-numeric timestamp with a 500; it is simply unsigned.
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")
@@ -112,18 +110,10 @@ def http_app(bolt: AsyncApp, ctx: BotContext) -> web.Application:
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
-    async def healthz(request: web.Request) -> web.Response:
-        ctx.db.execute("select 1").fetchone()
-        if problem := write_problem(ctx.db):
-            return web.json_response({"ok": False, "database": problem}, status=503)
-        scheduler = ctx.scheduler
-        if scheduler is None or not scheduler.running:
-            return web.json_response({"ok": False, "scheduler": "not running"}, status=503)
-        return web.json_response({"ok": True, "next_action": str(scheduler.next_due() or "")})
-
     application = web.Application(client_max_size=1024 * 1024)
     application.router.add_post("/slack/events", events)
-    application.router.add_get("/healthz", healthz)
+    add_ops_routes(application, ctx)
+    add_calendar_route(application, ctx, calendar_token)
     return application
 
 
@@ -139,10 +129,15 @@ async def start_scheduler(ctx: BotContext) -> None:
 
 
 async def start_http(
-    ctx: BotContext, signing_secret: str, host: str = "127.0.0.1", port: int = 3000
+    ctx: BotContext,
+    signing_secret: str,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+    *,
+    calendar_token: str | None = None,
 ) -> Running:
     bolt = build_app(ctx, signing_secret)
-    runner = web.AppRunner(http_app(bolt, ctx), access_log=None)
+    runner = web.AppRunner(http_app(bolt, ctx, calendar_token), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -159,7 +154,16 @@ async def serve_forever(running: Running) -> None:
         await running.stop()
 
 
-async def start_socket_mode(ctx: BotContext, signing_secret: str, app_token: str) -> Running:
+async def start_socket_mode(
+    ctx: BotContext,
+    signing_secret: str,
+    app_token: str,
+    *,
+    ops_host: str = "127.0.0.1",
+    ops_port: int | None = None,
+) -> Running:
+    """Socket Mode; with ``ops_port`` (0: any free port) a small listener serves /healthz and
+    /metrics for the service manager and Prometheus, since no Slack route listens here."""
     bolt = build_app(ctx, signing_secret)
     handler = AsyncSocketModeHandler(bolt, app_token, web_client=ctx.client)
     await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -167,4 +171,11 @@ async def start_socket_mode(ctx: BotContext, signing_secret: str, app_token: str
     log.info("upgradebot connected through Socket Mode")
     running = Running(ctx=ctx, app=bolt)
     running.socket_handler = handler
+    if ops_port is not None:
+        runner = web.AppRunner(ops_app(ctx), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, ops_host, ops_port).start()
+        running.web_runner = runner
+        running.port = runner.addresses[0][1] if runner.addresses else ops_port
+        log.info("health and metrics on http://%s:%s/healthz and /metrics", ops_host, running.port)
     return running

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(SLACK_API_DEFAULT, description="Web API base URL")
     upgradebot_config: Path | None = Field(None, description="The YAML config file")
     upgradebot_db: Path = Field(Path("upgradebot.db"), description="The SQLite database")
+    upgradebot_calendar_token: SecretStr | None = Field(
+        None, description="The secret a calendar subscription of GET /calendar.ics must carry"
+    )
 
     @property
     def api_url(self) -> str:
@@ -51,6 +54,16 @@ class Settings(BaseSettings):
     @property
     def has_slack_tokens(self) -> bool:
         return self.slack_bot_token is not None and self.slack_signing_secret is not None
+
+    def secret_values(self) -> list[str]:
+        """Every secret's value, for the log to blank wherever one appears (bot/logs.py)."""
+        secrets = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.upgradebot_calendar_token,
+        )
+        return [s.get_secret_value() for s in secrets if s is not None]
 
     def config_path(self) -> Path:
         if self.upgradebot_config is not None:

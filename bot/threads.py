@@ -74,7 +74,7 @@ async def post_keyed(
         ensure_dispatcher(ctx)  # an earlier message of this thread failed and is owed: in order
         return _known_ts(ctx, window, key)
     try:
-        return await deliver(ctx, message)
+        ts = await deliver(ctx, message)
     except Undelivered as error:
         if is_permanent(error):
             give_up(ctx, message, error)
@@ -83,6 +83,10 @@ async def post_keyed(
         log.warning("%s of %s not delivered yet (%s); retrying", key, window.label, error.reason)
         ensure_dispatcher(ctx)
         return _known_ts(ctx, window, key)
+    # A new post in the thread can change what someone owes without the state moving (the
+    # pre-check's results open G3, the go prompt G4): the Home tabs are published again.
+    ctx.window_changed(window)
+    return ts
 
 
 def _known_ts(ctx: BotContext, window: Window, key: str) -> str | None:

@@ -1,31 +1,36 @@
-"""/upgrade export <id> — the change record of a window, as markdown and JSON.
+"""/upgrade export <id> — the change record of a window, as two files in the window's thread.
 
-The answer is one ephemeral message, so it must fit Slack's 40,000-character message text.
-When the JSON would not fit it is left out, and the reply says how to get it on the bot's host;
-when even the markdown would not fit it is cut at a line, its long parts (check results,
-timeline) being last.
+``change-record-<id>.md`` (for people) and ``change-record-<id>.json`` (for tools) go up through
+Slack's files API (``files_upload_v2``: getUploadURLExternal, the bytes, completeUploadExternal;
+scope ``files:write``), shared in the proposal's thread, so the record sits where the window was
+decided. User ids are followed by the names Slack gives them (the JSON adds a ``people`` map and
+keeps the ids as they are); an id Slack does not know stays as it is. The person who asked gets
+one ephemeral line saying where the files are.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 
 import aiohttp
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import messages
 from bot.context import BotContext
-from bot.domain.errors import InputError, UnknownWindow
+from bot.domain.errors import InputError, UnknownWindow, UpgradeBotError
 from bot.record import ChangeRecord, build_record, to_json, to_markdown
 from commands.base import Invocation, Reply, parse_window_id
 from storage import get_window
 
 NAME = "export"
-QUICK = True
+QUICK = False  # uploads two files after the ack
 
-MESSAGE_TEXT_LIMIT = 40_000  # Slack truncates a message's text beyond this
-AUTH_TEST_TIMEOUT_SECONDS = 1.0  # a quick command answers within Slack's 3-second ack
+AUTH_TEST_TIMEOUT_SECONDS = 1.0
+USERS_INFO_TIMEOUT_SECONDS = 3.0
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +42,80 @@ def parse(args: list[str]) -> int:
 
 
 async def run(ctx: BotContext, invocation: Invocation, window_id: int) -> Reply:
-    if get_window(ctx.db, window_id) is None:
+    window = get_window(ctx.db, window_id)
+    if window is None:
         raise UnknownWindow(f"#{window_id}")
     workspace_url = await read_workspace_url(ctx)
     record = build_record(ctx.db, window_id, tz=ctx.tz, workspace_url=workspace_url)
-    return Reply(to_slack_text(record))
+    names = await read_names(ctx, people_in(record))
+    markdown, data = to_files(record, names)
+    channel = window.channel or invocation.channel
+    files = file_names(window_id)
+    try:
+        await ctx.client.files_upload_v2(
+            file_uploads=[
+                {"content": markdown, "filename": files[0], "title": f"Change record #{window_id}"},
+                {
+                    "content": data,
+                    "filename": files[1],
+                    "title": f"Change record #{window_id} (JSON)",
+                },
+            ],
+            channel=channel,
+            thread_ts=window.message_ts,
+            initial_comment=f"Change record of #{window_id}, exported by <@{invocation.user}>.",
+        )
+    except SlackApiError as error:
+        code = str(error.response.get("error"))
+        log.warning("export of #%s: the upload failed: %s", window_id, code)
+        raise UpgradeBotError(messages.export_failed(window_id, code)) from None
+    return Reply(messages.exported(window_id, files))
+
+
+def file_names(window_id: int) -> tuple[str, str]:
+    return f"change-record-{window_id}.md", f"change-record-{window_id}.json"
+
+
+def people_in(record: ChangeRecord) -> list[str]:
+    """Every Slack user id the record names, in order of appearance."""
+    found = [record.window.proposer, record.window.decided_by or ""]
+    found += [ack.user for gate in record.gates for ack in gate.acknowledgements]
+    found += [entry.actor for entry in record.timeline]
+    return list(dict.fromkeys(u for u in found if _SLACK_ID.match(u)))
+
+
+def to_files(record: ChangeRecord, names: dict[str, str]) -> tuple[str, str]:
+    """The markdown with each known id followed by its name, and the JSON with ``people``."""
+    markdown = to_markdown(record)
+    for user_id, name in names.items():
+        markdown = re.sub(rf"(?<![\w@]){re.escape(user_id)}(?!\w)", f"{name} ({user_id})", markdown)
+    data = json.loads(to_json(record))
+    data["people"] = dict(sorted(names.items()))
+    return markdown, json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+async def read_names(ctx: BotContext, user_ids: list[str]) -> dict[str, str]:
+    """Slack's name for each id (real name, else display name); ids Slack refuses are left out."""
+
+    async def one(user_id: str) -> tuple[str, str | None]:
+        try:
+            answer = await ctx.client.users_info(user=user_id)
+        except (SlackClientError, aiohttp.ClientError, OSError) as error:
+            log.info("users.info %s failed, the record keeps the id: %s", user_id, error)
+            return user_id, None
+        user = answer.get("user") or {}
+        profile = user.get("profile") or {}
+        name = user.get("real_name") or profile.get("real_name") or profile.get("display_name")
+        return user_id, str(name) if name else None
+
+    try:
+        found = await asyncio.wait_for(
+            asyncio.gather(*(one(u) for u in user_ids)), USERS_INFO_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        log.warning("users.info too slow, the record keeps the ids")
+        return {}
+    return {user_id: name for user_id, name in found if name}
 
 
 async def read_workspace_url(ctx: BotContext) -> str | None:
@@ -54,41 +128,3 @@ async def read_workspace_url(ctx: BotContext) -> str | None:
         return None
     url = answer.get("url")
     return url if isinstance(url, str) and url else None
-
-
-def to_slack_text(record: ChangeRecord, limit: int = MESSAGE_TEXT_LIMIT) -> str:
-    """The markdown and the JSON, escaped for Slack, within ``limit`` characters."""
-    markdown = escape(to_markdown(record)).rstrip("\n")
-    # A backtick in a reason would close the code block early; \u0060 is the same JSON.
-    json_text = escape(to_json(record)).replace("`", "\\u0060")
-    full = f"{markdown}\n\n```json\n{json_text}\n```"
-    if len(full) <= limit:
-        return full
-    note = json_left_out(record.window.id)
-    if len(markdown) + len(note) + 2 <= limit:
-        return f"{markdown}\n\n{note}"
-    note = record_cut(record.window.id)
-    budget = max(limit - len(note) - 2, 0)
-    cut = markdown[: markdown.rfind("\n", 0, budget) + 1 or budget].rstrip("\n")
-    return f"{cut}\n\n{note}"
-
-
-def escape(text: str) -> str:
-    """Slack reads ``&``, ``<`` and ``>`` as markup; these entities show them as typed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def json_left_out(window_id: int) -> str:
-    return (
-        f"_The JSON is left out: with it the record is longer than Slack's "
-        f"{MESSAGE_TEXT_LIMIT:,}-character message limit. Run `upgradebot export {window_id} "
-        f"--json` on the bot's host to get it._"
-    )
-
-
-def record_cut(window_id: int) -> str:
-    return (
-        f"_The record is cut here: it is longer than Slack's {MESSAGE_TEXT_LIMIT:,}-character "
-        f"message limit. Run `upgradebot export {window_id}` (markdown) or "
-        f"`upgradebot export {window_id} --json` on the bot's host to get all of it._"
-    )

@@ -17,7 +17,14 @@ from storage.actions import (
     pending_actions,
     schedule_action,
 )
-from storage.audit import ChainReport, append_audit, list_audit, verify_audit_chain
+from storage.audit import (
+    ChainReport,
+    StateChange,
+    append_audit,
+    list_audit,
+    list_state_changes,
+    verify_audit_chain,
+)
 from storage.db import Database, open_database, write_transaction
 from storage.hotfixes import list_hotfixes, set_hotfixes
 from storage.idempotency import claim_request, forget_requests
@@ -64,6 +71,7 @@ __all__ = [
     "PackageRecord",
     "ScheduledAction",
     "StaleState",
+    "StateChange",
     "StepAlreadyTriggered",
     "UnknownMigrations",
     "UpgradeStep",
@@ -92,6 +100,7 @@ __all__ = [
     "list_check_runs",
     "list_hotfixes",
     "list_messages",
+    "list_state_changes",
     "list_steps",
     "list_windows",
     "measured_startups",

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +35,9 @@ from storage.db import (
 )
 
 GENESIS_HASH = ""
+
+# One line per thing that happened to a window, written with the entry (bot/logs.py).
+log = logging.getLogger("upgradebot.windows")
 
 _APPEND_ONLY_TRIGGERS = (
     """
@@ -136,7 +141,35 @@ def insert_audit(
             digest,
         ],
     )
-    return _to_entry({**fields, "detail": detail_text, "prev_hash": prev_hash, "hash": digest})
+    entry = _to_entry({**fields, "detail": detail_text, "prev_hash": prev_hash, "hash": digest})
+    _log_entry(entry)
+    return entry
+
+
+def _log_entry(entry: AuditEntry) -> None:
+    """``#12 approve by U0ANNA: proposed → approved`` (the window, what, who, the move)."""
+    where = f"#{entry.window_id} " if entry.window_id is not None else ""
+    moved = entry.before_state is not None and entry.before_state != entry.after_state
+    move = f": {entry.before_state} → {entry.after_state}" if moved else ""
+    ack = entry.detail.get("ack") if isinstance(entry.detail.get("ack"), dict) else None
+    gate = str(ack.get("gate")) if ack else None
+    log.info(
+        "%s%s%s by %s%s",
+        where,
+        f"{gate} " if gate else "",
+        entry.action,
+        entry.actor,
+        move,
+        extra={
+            "window": entry.window_id,
+            "actor": entry.actor,
+            "action": entry.action,
+            "before": entry.before_state,
+            "after": entry.after_state,
+            "gate": gate,
+            "slack_action": entry.slack_action,
+        },
+    )
 
 
 def append_audit(
@@ -163,6 +196,27 @@ def append_audit(
             after_state=after_state,
             detail=detail,
         )
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """One move of a window from one state to another, as the audit log recorded it."""
+
+    window_id: int
+    at: datetime
+    before: str
+    after: str
+
+
+def list_state_changes(db: Database) -> list[StateChange]:
+    """Every state change of every window, oldest first: what /metrics reads at each scrape,
+    so only the four columns it needs (the audit log also holds every progress note)."""
+    rows = db.execute(
+        "SELECT window_id, at, before_state, after_state FROM audit_log "
+        "WHERE window_id IS NOT NULL AND before_state IS NOT NULL AND after_state IS NOT NULL "
+        "AND before_state != after_state ORDER BY id"
+    ).fetchall()
+    return [StateChange(int(r[0]), from_db_time(str(r[1])), str(r[2]), str(r[3])) for r in rows]
 
 
 def list_audit(db: Database, window_id: int | None = None) -> list[AuditEntry]:

@@ -18,6 +18,7 @@ from bot.ids import COMMAND
 from bot.sandbox import render
 from bot.sandbox.run import Sandbox
 from bot.sandbox.signing import (
+    app_home_opened_body,
     block_action_payload,
     checkboxes_value,
     datepicker_value,
@@ -66,9 +67,11 @@ class Bridge:
         self.view_owners[view_id] = owner
         return owner
 
-    async def post_to_bot(self, body: str) -> tuple[int, str]:
+    async def post_to_bot(
+        self, body: str, content_type: str = "application/x-www-form-urlencoded"
+    ) -> tuple[int, str]:
         assert self.session is not None
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        headers = {"Content-Type": content_type}
         headers.update(sign(self.sandbox.secret, body))
         timeout = aiohttp.ClientTimeout(total=ACK_TIMEOUT_SECONDS)
         try:
@@ -80,6 +83,15 @@ class Bridge:
             return 0, "operation_timeout"
         except aiohttp.ClientError:
             return 0, "dispatch_failed"
+
+    async def open_home(self, user: str) -> int:
+        """The person opened the app's Home tab: Slack sends ``app_home_opened`` (with the tab
+        it last published for them), and the bot answers with views.publish."""
+        shown = self.stub.home(user)
+        view = shown.to_slack(self.workspace) if shown is not None else None
+        body = app_home_opened_body(user, view=view, workspace=self.workspace)
+        status, _ = await self.post_to_bot(body, content_type="application/json")
+        return status
 
     def new_trigger(self, user: str) -> str:
         trigger = new_trigger_id()

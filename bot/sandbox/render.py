@@ -34,8 +34,10 @@ def to_html_message(
     blocks: list[dict[str, Any]] | None,
     attachments: list[dict[str, Any]] | None,
     names: Names,
+    files: list[dict[str, Any]] | None = None,
 ) -> str:
-    """What a reader sees of a message: its blocks, or its text when it has none."""
+    """What a reader sees of a message: its blocks, or its text when it has none, then the
+    files shared with it."""
     if blocks:
         body = to_html_blocks(blocks, names)
     else:
@@ -43,6 +45,15 @@ def to_html_message(
     for attachment in attachments or []:
         if isinstance(attachment, dict):
             body += _attachment(attachment, names)
+    for shared in files or []:
+        if isinstance(shared, dict):
+            name = escape(str(shared.get("name") or ""))
+            title = escape(str(shared.get("title") or name))
+            size = escape(str(shared.get("size") or 0))
+            body += (
+                f'<div class="bk-file" title="{name}">📎 {title} '
+                f"<small>{name}, {size} bytes</small></div>"
+            )
     return body
 
 

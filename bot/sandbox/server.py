@@ -75,6 +75,7 @@ class Page:
                 self.ephemeral(e.channel, e.__dict__) for e in self.stub.ephemerals(user)
             ],
             "views": [self.view(v.to_slack(self.stub.store.workspace)) for v in views],
+            "home": self.home(user),
             "clock": clock,
             "faults": self.sandbox.faults_state(),
             "hint": example_command(self.sandbox.config, self.sandbox.clock()),
@@ -104,7 +105,9 @@ class Page:
                 {"emoji": render.to_emoji(name), "count": len(users)}
                 for name, users in m.reactions.items()
             ],
-            "html": render.to_html_message(m.text, m.blocks, m.attachments, self.names),
+            "html": render.to_html_message(
+                m.text, m.blocks, m.attachments, self.names, files=m.files
+            ),
         }
 
     def ephemeral(self, channel: str | None, data: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +121,11 @@ class Page:
             "ephemeral": True,
             "html": render.to_html_message(text, data.get("blocks"), None, self.names),
         }
+
+    def home(self, user: str) -> str | None:
+        """The user's Home tab as HTML; None until the bot published one for them."""
+        shown = self.stub.home(user)
+        return render.to_html_blocks(shown.view.get("blocks") or [], self.names) if shown else None
 
     def view(self, view: dict[str, Any]) -> dict[str, Any]:
         html = render.to_html_view(view, self.names)
@@ -168,6 +176,9 @@ class Page:
         elif event.kind in _VIEW_EVENTS:
             user = self.bridge.opener(str(data.get("id")))
             self.send({"type": "view", "view": self.view(data)}, user)
+        elif event.kind == "home_published":
+            user = str(data.get("user"))
+            self.send({"type": "home", "html": self.home(user)}, user)
         elif event.kind == "view_closed":
             closed = self.bridge.view_owners.pop(str(data.get("id")), "")
             self.send({"type": "view_closed", "id": data.get("id")}, closed or None)
@@ -253,6 +264,10 @@ class Page:
         with contextlib.suppress(SlackMethodError):
             self.stub.close_view(str(body.get("view_id")))
         return {"ok": True}
+
+    async def open_home(self, body: dict[str, Any]) -> dict[str, Any]:
+        status = await self.bridge.open_home(self._user(body.get("user")))
+        return {"ok": status == 200, "status": status}
 
     async def travel(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -340,6 +355,7 @@ def build_page_app(page: Page) -> web.Application:
         ("/api/view/submit", page.submit),
         ("/api/view/close", page.close),
         ("/api/travel", page.travel),
+        ("/api/home", page.open_home),
         ("/api/faults", page.faults),
     ):
         app.router.add_post(path, _json_action(handler))

@@ -111,6 +111,48 @@ def interaction_body(payload: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
+def app_home_opened_body(
+    user_id: str,
+    tab: str = "home",
+    *,
+    view: dict[str, Any] | None = None,
+    workspace: Workspace = DEFAULT_WORKSPACE,
+    event_time: int | None = None,
+) -> str:
+    """The JSON body of an Events API ``event_callback`` for ``app_home_opened``: sent every
+    time the person opens the app's Home (or Messages) tab; ``view`` is the Home tab last
+    published for them, absent the first time."""
+    stamp = int(time.time()) if event_time is None else event_time
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": "D" + user_id[1:],
+        "tab": tab,
+        "event_ts": f"{stamp}.000100",
+    }
+    if view is not None:
+        event["view"] = view
+    return json.dumps(
+        {
+            "token": "unused-verification-token",
+            "team_id": workspace.team_id,
+            "api_app_id": workspace.app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{secrets.token_hex(5).upper()}",
+            "event_time": stamp,
+            "authorizations": [
+                {
+                    "team_id": workspace.team_id,
+                    "user_id": workspace.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+        }
+    )
+
+
 def block_action_payload(
     action_id: str,
     *,

@@ -7,6 +7,7 @@ a ``SlackMethodError`` becomes ``{"ok": false, "error": ...}`` with HTTP 200.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,11 +16,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.sandbox.signing import trigger_issued_at
+from bot.sandbox.slack_files import FileStore
 from bot.sandbox.slack_limits import SlackMethodError, check_message, check_view, is_true
 from bot.sandbox.slack_store import SlackStore
 from bot.sandbox.slack_workspace import Workspace
 
 DEFAULT_TZ = "Europe/Brussels"
+HOME_VIEW_BYTES_LIMIT = 250_000  # past it views.publish answers view_too_large
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _TZ_LABELS = {"CET": "Central European Time", "CEST": "Central European Summer Time"}
 
@@ -30,7 +33,10 @@ class MethodContext:
     usergroups: dict[str, list[str]]
     users: dict[str, dict[str, Any]]
     issue_socket_url: Callable[[], str]
+    files: FileStore
+    upload_root: Callable[[], str]
     trigger_ttl_seconds: float = 3.0
+    home_tab_enabled: bool = True  # the manifest's features.app_home.home_tab_enabled
     joined: set[str] = field(default_factory=set)
     used_triggers: set[str] = field(default_factory=set)
 
@@ -140,6 +146,25 @@ def views_update(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "view": stored.to_slack(ctx.workspace)}
 
 
+def views_publish(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    user = args.get("user_id")
+    if not isinstance(user, str) or not _USER_ID.match(user):
+        raise SlackMethodError("invalid_arguments", ["invalid `user_id`"])
+    view = args.get("view")
+    if isinstance(view, dict) and view.get("type") != "home":
+        raise SlackMethodError(
+            "invalid_arguments", ["[ERROR] must be home [json-pointer:/view/type]"]
+        )
+    check_view(view)
+    assert isinstance(view, dict)  # check_view refused anything else
+    if not ctx.home_tab_enabled:
+        raise SlackMethodError("not_enabled")
+    if len(json.dumps(view)) > HOME_VIEW_BYTES_LIMIT:
+        raise SlackMethodError("view_too_large")
+    stored = ctx.store.publish_home(user, view, hash=args.get("hash"))
+    return {"ok": True, "view": {**stored.to_slack(ctx.workspace), "type": "home"}}
+
+
 def usergroups_users_list(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
     group = args.get("usergroup")
     if group not in ctx.usergroups:
@@ -202,6 +227,15 @@ def reactions_add(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def files_get_upload_url_external(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    return ctx.files.reserve(args, ctx.upload_root())
+
+
+def files_complete_upload_external(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    ws = ctx.workspace
+    return ctx.files.complete(args, ws.bot_user_id, ws.bot_id)
+
+
 def apps_connections_open(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "url": ctx.issue_socket_url()}
 
@@ -216,6 +250,7 @@ METHODS: dict[str, tuple[Handler, str]] = {
     "views.open": (views_open, "bot"),
     "views.push": (views_push, "bot"),
     "views.update": (views_update, "bot"),
+    "views.publish": (views_publish, "bot"),
     "usergroups.users.list": (usergroups_users_list, "bot"),
     "users.info": (users_info, "bot"),
     "conversations.info": (conversations_info, "bot"),
@@ -224,6 +259,8 @@ METHODS: dict[str, tuple[Handler, str]] = {
     "conversations.history": (conversations_history, "bot"),
     "conversations.replies": (conversations_replies, "bot"),
     "reactions.add": (reactions_add, "bot"),
+    "files.getUploadURLExternal": (files_get_upload_url_external, "bot"),
+    "files.completeUploadExternal": (files_complete_upload_external, "bot"),
     "apps.connections.open": (apps_connections_open, "app"),
 }
 

@@ -46,6 +46,7 @@ class StoredMessage:
     history: list[MessageVersion] = field(default_factory=list)
     edited_ts: str | None = None
     reactions: dict[str, list[str]] = field(default_factory=dict)
+    files: list[dict[str, Any]] | None = None  # the file objects shared with this message
 
     @property
     def edited(self) -> bool:
@@ -62,7 +63,7 @@ class StoredMessage:
         message["team"] = workspace.team_id
         if self.bot_id:
             message.update(bot_id=self.bot_id, app_id=workspace.app_id)
-        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+        for key in ("blocks", "attachments", "thread_ts", "metadata", "files"):
             value = getattr(self, key)
             if value is not None:
                 message[key] = copy.deepcopy(value)
@@ -150,6 +151,7 @@ class SlackStore:
         self.is_channel_list_strict = channels is not None
         self.clock = clock
         self.views: dict[str, StoredView] = {}
+        self.homes: dict[str, StoredView] = {}  # user id -> their App Home tab
         self._messages: dict[str, list[StoredMessage]] = {}
         self._ephemerals: list[StoredEphemeral] = []
         self._last_ts_micros = 0
@@ -215,6 +217,7 @@ class SlackStore:
         thread_ts: str | None = None,
         reply_broadcast: bool = False,
         metadata: dict[str, Any] | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> StoredMessage:
         if thread_ts is not None:
             # A reply to a reply lands in the parent's thread, as in Slack.
@@ -232,6 +235,7 @@ class SlackStore:
             thread_ts=thread_ts,
             reply_broadcast=reply_broadcast and thread_ts is not None,
             metadata=metadata,
+            files=files,
         )
         self._messages.setdefault(channel, []).append(message)
         if thread_ts is not None:
@@ -329,6 +333,22 @@ class SlackStore:
         stored.view, stored.hash = view, self._new_hash()
         stored.external_id = str(view.get("external_id", stored.external_id))
         self._emit("view_updated", None, stored.to_slack(self.workspace))
+        return stored
+
+    def publish_home(self, user: str, view: dict[str, Any], *, hash: str | None) -> StoredView:
+        """views.publish: the user's Home tab, created or replaced (``hash`` guards a race)."""
+        stored = self.homes.get(user)
+        if stored is not None and hash is not None and hash != stored.hash:
+            raise SlackMethodError("hash_conflict")
+        if stored is None:
+            self._view_count += 1
+            view_id = f"V{self._view_count:010d}"
+            stored = StoredView(id=view_id, view=view, hash=self._new_hash(), root_view_id=view_id)
+            self.homes[user] = stored
+        else:
+            stored.view, stored.hash = view, self._new_hash()
+        stored.external_id = str(view.get("external_id", ""))
+        self._emit("home_published", None, {"user": user, **stored.to_slack(self.workspace)})
         return stored
 
     def close_view(self, view_id: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.slack_files import FileStore, StoredFile
 from bot.sandbox.slack_limits import SlackMethodError, decode_json_field, is_true
 from bot.sandbox.slack_methods import METHODS, MethodContext
 from bot.sandbox.slack_socket import SocketModeHub
@@ -102,8 +103,11 @@ class SlackStub:
             uid: ({"real_name": spec} if isinstance(spec, str) else dict(spec))
             for uid, spec in (users or {}).items()
         }
+        self.files = FileStore(self.store)
         self._ctx = MethodContext(
             store=self.store,
+            files=self.files,
+            upload_root=lambda: self.root_url,
             usergroups={k: list(v) for k, v in (usergroups or {}).items()},
             users=user_fields,
             issue_socket_url=lambda: self._socket.issue_url(self.root_url),
@@ -133,6 +137,7 @@ class SlackStub:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_get("/link/", self._socket.handle)
         app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         # A short grace period: a deliberately slow answer must not hold up stop() for long.
         self._runner = web.AppRunner(
             app, shutdown_timeout=1.0, access_log=None, handler_cancellation=True
@@ -182,9 +187,27 @@ class SlackStub:
     def ephemerals(self, user: str | None = None) -> list[StoredEphemeral]:
         return self.store.ephemerals(user)
 
+    def shared_files(self, channel: str, thread_ts: str | None = None) -> list[StoredFile]:
+        """Files shared (completed) in a channel, or in one thread of it, oldest first."""
+        return self.files.shared_in(channel, thread_ts)
+
     @property
     def views(self) -> dict[str, StoredView]:
         return self.store.views
+
+    def home(self, user: str) -> StoredView | None:
+        """The Home tab the app last published for ``user``."""
+        return self.store.homes.get(user)
+
+    @property
+    def home_tab_enabled(self) -> bool:
+        return self._ctx.home_tab_enabled
+
+    @home_tab_enabled.setter
+    def home_tab_enabled(self, enabled: bool) -> None:
+        """An app whose manifest leaves the Home tab off gets ``not_enabled`` from
+        views.publish."""
+        self._ctx.home_tab_enabled = enabled
 
     def close_view(self, view_id: str) -> None:
         """The person closed or submitted the modal (the sandbox page calls this)."""
@@ -383,6 +406,29 @@ class SlackStub:
         if fault.remaining <= 0:
             queue.pop(0)
         return fault
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """Step 2 of an upload: raw bytes, or a multipart form whose file part is the file."""
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = next((v for v in form.values() if hasattr(v, "file")), None)
+            content = part.file.read() if part is not None else b""
+        else:
+            content = await request.read()
+        file_id = request.match_info["file_id"]
+        if not self.files.receive(file_id, content):
+            return web.Response(status=404, text="file_not_found")
+        self._record(
+            RecordedCall(
+                "upload",
+                {"file_id": file_id, "bytes": len(content)},
+                None,
+                self.store.clock(),
+                200,
+                {"ok": True},
+            )
+        )
+        return web.Response(text=f"OK - {len(content)}")
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         target = self._response_targets.get(request.match_info["key"])

@@ -54,10 +54,16 @@ def test_every_command_and_action_the_app_handles_is_declared_and_vice_versa(
     commands = {name for kind, name, _ in table if kind == "command"}
     actions = {name for kind, name, _ in table if kind == "action"}
     views = {name for kind, name, _ in table if kind == "view"}
+    events = {name for kind, name, _ in table if kind == "event"}
     declared = {c["command"] for c in manifest()["features"]["slash_commands"]}
     assert commands == declared == {ids.COMMAND}
     assert actions == set(ids.ACTIONS)
     assert views == set(ids.VIEWS)
+    subscribed = manifest()["settings"].get("event_subscriptions", {}).get("bot_events", [])
+    assert events == set(subscribed) == set(ids.EVENTS)
+    # The Home tab is published on app_home_opened, so the manifest must turn it on.
+    home_tab = manifest()["features"].get("app_home", {}).get("home_tab_enabled", False)
+    assert home_tab is (ids.Event.APP_HOME_OPENED in events)
     # Buttons and modals need interactivity; Socket Mode is how `upgradebot serve` connects.
     settings = manifest()["settings"]
     assert settings["interactivity"]["is_enabled"] is (bool(actions) or bool(views))
@@ -77,8 +83,11 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_postEphemeral": {"chat:write"},
     "chat_update": {"chat:write"},
     "conversations_replies": {"channels:history", "groups:history"},
+    "files_upload_v2": {"files:write"},
+    "users_info": {"users:read"},
     "usergroups_users_list": {"usergroups:read"},
     "views_open": set(),
+    "views_publish": set(),
 }
 
 

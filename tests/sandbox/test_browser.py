@@ -303,3 +303,30 @@ async def test_message_text_cannot_run_script_or_add_elements(page: Page, sandbo
         body = message.locator(".msg-body")
         await expect(body.locator("script, img, a")).to_have_count(0)
         await expect(body).to_contain_text("click")
+
+
+async def test_the_home_tab_shows_what_the_approver_owes_and_leads_to_the_thread(
+    page: Page, sandbox: Sandbox
+) -> None:
+    w = Walkthrough(page, sandbox)
+    async with screenshot_on_failure(page, "home"):
+        await propose_from_the_composer(w)
+        await w.act_as(ANNA)
+        await page.locator("#home-button").click()
+        home = page.locator("#home-body")
+        await expect(page.locator("#channel-pane")).to_be_hidden()
+        await expect(home).to_contain_text("Waiting for you (1)")
+        await expect(home).to_contain_text("G1 Window approved for #1 lab → 10.5")
+        # The deadline is a date token: shown in the browser's zone, not as the UTC fallback.
+        await expect(home.locator("time.slack-date").first).not_to_contain_text("UTC")
+        await home.locator("button", has_text="Open the thread").click()
+        await expect(page.locator("#channel-pane")).to_be_visible()
+        await expect(page.locator("#thread-pane")).to_be_visible()
+        await expect(page.locator("#thread-messages .msg").first).to_contain_text(
+            "Upgrade #1: lab → 10.5"
+        )
+        await w.act_as(EVE)
+        await page.locator("#home-button").click()
+        await expect(home).to_contain_text("Nothing is waiting for you")
+        await home.locator("a", has_text="#1").click()  # the window's link in "Coming up"
+        await expect(page.locator("#thread-pane")).to_be_visible()

@@ -457,3 +457,10 @@ def test_checkboxes_render_as_boxes_with_escaped_labels() -> None:
     assert 'type="checkbox" value="taken"' in html
     assert 'data-type="checkboxes"' in html
     assert "<b>taken</b>" not in html and "&lt;b&gt;taken&lt;/b&gt;" in html
+
+
+def test_shared_files_show_under_the_message_escaped() -> None:
+    files = [{"name": "change-record-1.md", "title": "<b>Record</b>", "size": 12}]
+    html = to_html_message("here", None, None, NAMES, files=files)
+    assert 'class="bk-file"' in html and "change-record-1.md, 12 bytes" in html
+    assert "<b>Record</b>" not in html and "&lt;b&gt;Record&lt;/b&gt;" in html

@@ -517,3 +517,24 @@ def test_a_taken_port_is_one_clear_line_and_exit_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"cannot serve the sandbox on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_the_home_tab_is_opened_published_and_kept_live_on_the_page(
+    sandbox: Sandbox, pages: Any
+) -> None:
+    olga: PageClient = await pages(OLGA)
+    anna: PageClient = await pages(ANNA)
+    assert anna.events[0]["home"] is None  # nothing published before the first visit
+    assert (await anna.post("home", {"user": ANNA}))["ok"] is True
+    first = await anna.wait_for(lambda e: e["type"] == "home")
+    assert (
+        "Nothing is waiting for you" in first["html"] and "No window is planned." in first["html"]
+    )
+    assert_inert(first["html"])
+    await olga.command(example_command(sandbox.config, sandbox.clock()))
+    later = await anna.wait_for(
+        lambda e: e["type"] == "home" and "Waiting for you (1)" in e["html"]
+    )
+    assert "G1 Window approved" in later["html"] and 'data-url="https://' in later["html"]
+    assert not any(e["type"] == "home" for e in olga.events)  # Olga never opened hers
+    assert (await pages(ANNA)).events[0]["home"] == later["html"]

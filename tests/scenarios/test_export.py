@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,7 +15,8 @@ import pytest
 from bot.domain.models import GateId, WindowState
 from bot.ids import Action
 from bot.record import build_record
-from commands.export import MESSAGE_TEXT_LIMIT, to_slack_text
+from bot.sandbox.slack_files import StoredFile
+from commands.export import people_in, to_files
 from storage import (
     append_audit,
     create_window,
@@ -32,32 +31,54 @@ from tests.scenarios.test_propose_approve import propose
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def json_block(text: str) -> dict[str, object]:
-    """The JSON of the reply, as a person copying it out of Slack gets it."""
-    match = re.search(r"```json\n(.*)\n```", text, re.DOTALL)
-    assert match, "no ```json block in the reply"
-    return dict(json.loads(html.unescape(match.group(1))))
+async def next_line(bot: Harness, command: str) -> str:
+    """Send the command; the one new ephemeral line it brings the person who typed it."""
+    await bot.ctx.drain()  # earlier answers (the proposal's) are delivered by now
+    before = len(bot.stub.ephemerals(PROPOSER))
+    assert await bot.command(command, user=PROPOSER) == ""  # the ack says nothing
+    lines = await bot.wait_ephemeral(PROPOSER, count=before + 1)
+    assert len(lines) == before + 1
+    return lines[-1]
 
 
-async def test_export_shows_the_gate_acknowledgement_and_a_verifying_chain(bot: Harness) -> None:
+def shared(bot: Harness, message: dict[str, object]) -> dict[str, StoredFile]:
+    """The files shared in the proposal's thread, by name."""
+    return {f.filename: f for f in bot.stub.shared_files("C0OPS", str(message["ts"]))}
+
+
+async def test_export_puts_the_markdown_and_the_json_in_the_thread_with_names(
+    bot: Harness,
+) -> None:
     message = await propose(bot)
     await bot.click(Action.APPROVE, message, APPROVER)
     await bot.stub.wait_for("chat.update")
     await bot.ctx.drain()  # the approval's follow-up (details checklist) is written by now
     before = len(list_audit(bot.ctx.db))
-    answer = await bot.command("export #1", user=PROPOSER)
-    assert "# Change record #1: lab → 10.5.0 CU" in answer
-    assert "**G1 Window approved:** passed" in answer
-    assert f"approve by {APPROVER} at " in answer
-    assert "audit chain verifies" in answer
+    line = await next_line(bot, "export #1")
+    assert line == (
+        "The change record of #1 is in its thread: change-record-1.md and change-record-1.json."
+    )
+    files = shared(bot, message)
+    assert sorted(files) == ["change-record-1.json", "change-record-1.md"]
+    markdown = files["change-record-1.md"]
+    assert markdown.title == "Change record #1" and markdown.length == len(markdown.content or b"")
+    text = markdown.text
+    assert "# Change record #1: lab → 10.5.0 CU" in text
+    assert "**G1 Window approved:** passed" in text
+    assert f"approve by Anna ({APPROVER}) at " in text  # users.info's real name, then the id
+    assert "audit chain verifies" in text
     link = f"https://upgradebot-sandbox.slack.com/archives/C0OPS/p{message['ts'].replace('.', '')}"
-    assert link in answer
-    data = json_block(answer)
+    assert link in text
+    data = json.loads(files["change-record-1.json"].text)
     assert data["schema_version"] == 1
-    assert data["audit_chain"]["ok"] is True  # type: ignore[index]
-    g1 = data["gates"][0]  # type: ignore[index]
+    assert data["audit_chain"]["ok"] is True
+    g1 = data["gates"][0]
     assert (g1["gate"], g1["acknowledgements"][0]["user"]) == ("G1", APPROVER)
-    assert len(answer) <= MESSAGE_TEXT_LIMIT
+    assert data["people"] == {APPROVER: "Anna", PROPOSER: "Olga"}
+    (post,) = [m for m in bot.stub.thread("C0OPS", message["ts"]) if m.files]
+    assert post.text == f"Change record of #1, exported by <@{PROPOSER}>."
+    assert [f["name"] for f in post.files or []] == ["change-record-1.md", "change-record-1.json"]
+    assert len(bot.stub.calls_to("upload")) == 2
     assert len(list_audit(bot.ctx.db)) == before  # exporting records nothing
 
 
@@ -66,7 +87,6 @@ async def test_export_shows_the_gate_acknowledgement_and_a_verifying_chain(bot: 
     [
         ("export", ["needs more arguments", "export <id>"]),
         ("export abc", ["no window `abc`", "#12"]),
-        ("export 99", ["no window `#99`"]),
         ("export 1 2", ["needs more arguments"]),
     ],
 )
@@ -76,17 +96,31 @@ async def test_bad_export_input_is_explained_and_changes_nothing(
     answer = await bot.command(text)
     for needle in needles:
         assert needle in answer
-    assert "Traceback" not in answer and "```json" not in answer
+    assert "Traceback" not in answer
     assert bot.stub.calls_to("chat.postMessage") == []
-    assert bot.stub.calls_to("chat.postEphemeral") == []
+    assert bot.stub.calls_to("files.getUploadURLExternal") == []
     assert list_windows(bot.ctx.db) == [] and list_audit(bot.ctx.db) == []
 
 
-async def test_a_record_too_long_for_slack_leaves_the_json_out_and_says_where_to_get_it(
-    bot: Harness,
-) -> None:
+async def test_export_of_an_unknown_window_says_so_and_uploads_nothing(bot: Harness) -> None:
+    assert await bot.command("export 99") == ""
+    (line,) = await bot.wait_ephemeral(PROPOSER)
+    assert "no window `#99`" in line
+    assert bot.stub.calls_to("files.getUploadURLExternal") == []
+
+
+async def test_a_refused_upload_is_told_in_a_sentence(bot: Harness) -> None:
     await propose(bot)
-    for number in range(150):
+    bot.stub.fail("files.getUploadURLExternal", error="file_uploads_disabled")
+    line = await next_line(bot, "export 1")
+    assert "Slack did not take the change record of #1 (file_uploads_disabled)" in line
+    assert "upgradebot export 1" in line
+    assert bot.stub.calls_to("files.completeUploadExternal") == []
+
+
+async def test_a_long_record_goes_up_whole(bot: Harness) -> None:
+    message = await propose(bot)
+    for number in range(300):
         append_audit(
             bot.ctx.db,
             actor="upgradebot",
@@ -95,26 +129,15 @@ async def test_a_record_too_long_for_slack_leaves_the_json_out_and_says_where_to
             at=bot.clock.now,
             detail={"step": 1, "note": "x" * 200, "n": number},
         )
-    answer = await bot.command("export 1")
-    assert len(answer) <= MESSAGE_TEXT_LIMIT
-    assert "```json" not in answer
-    assert "Run `upgradebot export 1 --json` on the bot's host" in answer
-    assert "audit chain verifies (152 entries)" in answer
+    assert "is in its thread" in await next_line(bot, "export 1")
+    files = shared(bot, message)
+    assert len(files["change-record-1.json"].text) > 40_000  # past one message's limit
+    data = json.loads(files["change-record-1.json"].text)
+    assert len(data["timeline"]) == 302
+    assert "audit chain verifies (302 entries)" in files["change-record-1.md"].text
 
 
-async def test_a_record_too_long_even_as_markdown_is_cut_with_the_chain_still_shown(
-    bot: Harness,
-) -> None:
-    await propose(bot)
-    record_text = await bot.command("export 1")
-    record = build_record(bot.ctx.db, 1, tz=bot.ctx.tz)
-    cut = to_slack_text(record, limit=1200)
-    assert len(cut) <= 1200
-    assert "The record is cut here" in cut and "audit chain verifies" in cut
-    assert "## Timeline" in record_text and "## Timeline" not in cut
-
-
-def test_slack_markup_in_a_reason_is_escaped_and_the_json_still_parses(tmp_path: Path) -> None:
+def test_slack_markup_in_a_reason_stays_as_typed_in_the_files(tmp_path: Path) -> None:
     db = open_database(tmp_path / "x.db")
     start = datetime(2026, 12, 2, 21, 0, tzinfo=UTC)
     window = create_window(
@@ -141,10 +164,13 @@ def test_slack_markup_in_a_reason_is_escaped_and_the_json_still_parses(tmp_path:
         decision="reject",
         reason=reason,
     )
-    text = to_slack_text(build_record(db, window.id, tz=ZoneInfo("UTC")))
+    record = build_record(db, window.id, tz=ZoneInfo("UTC"))
     db.close()
-    assert "<!channel>" not in text and "&lt;!channel&gt; R&amp;D" in text
-    assert json_block(text)["window"]["reason"] == reason  # type: ignore[index]
+    assert people_in(record) == [PROPOSER, APPROVER]
+    markdown, data = to_files(record, {APPROVER: "Anna"})
+    assert reason in markdown  # a file is not mrkdwn: nothing to escape
+    assert f"Anna ({APPROVER})" in markdown and "<@U0EVE>" in markdown
+    assert json.loads(data)["window"]["reason"] == reason
 
 
 def prepare_database(path: Path) -> None:

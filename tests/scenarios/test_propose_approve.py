@@ -20,11 +20,11 @@ async def propose(bot: Harness, text: str = PROPOSE, user: str = PROPOSER) -> di
     assert "Reading the lab cluster" in answer
     await bot.stub.wait_until(lambda: len(bot.proposals()) > before)
     message = dict(bot.proposals()[-1].to_slack())
-    # Slack shows a post before its answer reaches the bot: wait until the bot stored its ts.
-    for _ in range(500):
-        if any(w.message_ts == message["ts"] for w in list_windows(bot.ctx.db)):
-            break
-        await asyncio.sleep(0.01)
+    # The bot stores the message's ts once Slack has answered, a moment after the post lands;
+    # the proposal's confirmation (an ephemeral) follows, so this is re-checked by then.
+    await bot.stub.wait_until(
+        lambda: any(w.message_ts == message["ts"] for w in list_windows(bot.ctx.db))
+    )
     return message
 
 

@@ -245,9 +245,11 @@ async def post_proposal(ctx: BotContext, window: Window) -> Window:
         )
         retry_post(ctx, window)
         return window
-    return set_message_ref(
+    posted = set_message_ref(
         ctx.db, window.id, channel=response["channel"], ts=response["ts"], at=ctx.now()
     )
+    ctx.window_changed(posted)
+    return posted
 
 
 async def refresh_proposal(
@@ -271,6 +273,7 @@ async def refresh_proposal(
         log.error("updating %s in Slack failed: %s", window.label, error.response.get("error"))
     except Exception as error:  # a timeout or dropped link: the same, never the caller's end
         log.error("updating %s in Slack failed: %s", window.label, type(error).__name__)
+    ctx.window_changed(window)  # the Home tabs showing it
     if announce:
         await post_keyed(
             ctx,

@@ -18,6 +18,8 @@ const state = {
   hint: "",
   source: null,
   history: [],
+  home: null, // the Home tab's HTML, once the bot published it
+  showHome: false,
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -266,10 +268,47 @@ function drawChannels() {
   list.replaceChildren(...state.channels.map((channel) => h("li", {},
     h("button", {
       type: "button",
-      "aria-current": channel.id === state.channel ? "true" : "false",
+      "aria-current": channel.id === state.channel && !state.showHome ? "true" : "false",
       class: state.unread.has(channel.id) ? "unread" : null,
-      onclick: () => { state.channel = channel.id; state.thread = null; state.unread.delete(channel.id); drawChannels(); drawChannel(); },
+      onclick: () => { state.showHome = false; state.channel = channel.id; state.thread = null; state.unread.delete(channel.id); drawChannels(); drawHome(); drawChannel(); },
     }, channel.kind === "dm" ? `✉ ${channel.name}` : `# ${channel.name}`))));
+}
+
+function drawHome() {
+  $("#home-button").setAttribute("aria-current", state.showHome ? "true" : "false");
+  $("#home-pane").hidden = !state.showHome;
+  $("#channel-pane").hidden = state.showHome;
+  if (state.showHome) {
+    state.thread = null;
+    drawThread();
+  }
+  const body = $("#home-body");
+  if (state.home === null) {
+    body.replaceChildren(h("p", { class: "home-empty" }, "Opening…"));
+    return;
+  }
+  body.innerHTML = state.home; // rendered and escaped by the server
+  localizeDates(body);
+}
+
+function openHome() {
+  state.showHome = true;
+  drawChannels();
+  drawHome();
+  post("/api/home", { user: state.user }); // Slack sends app_home_opened; the bot publishes
+}
+
+// A Home button links to a thread (…/archives/C123/p1700000000000100): show it here.
+function followThreadLink(url) {
+  const match = /\/archives\/([A-Z0-9]+)\/p(\d{10})(\d{6})/.exec(url);
+  if (!match) return false;
+  state.showHome = false;
+  state.channel = match[1];
+  drawChannels();
+  drawHome();
+  drawChannel();
+  openThread(`${match[2]}.${match[3]}`);
+  return true;
 }
 
 function drawUsers() {
@@ -377,6 +416,10 @@ async function sendAction(element, value) {
 }
 
 async function clickButton(button) {
+  if (button.closest("#home-body")) {
+    if (!button.dataset.url || !followThreadLink(button.dataset.url)) notice("This button only works in Slack.");
+    return;
+  }
   const next = button.nextElementSibling;
   if (next && next.matches("template.bk-confirm") && !(await confirmFirst(next))) return;
   if (button.dataset.url) window.open(button.dataset.url, "_blank", "noopener");
@@ -439,10 +482,13 @@ function handle(event) {
       state.ephemerals = event.ephemerals;
       state.views = new Map(event.views.map((v) => [v.id, v]));
       state.faults = event.faults;
+      state.home = event.home;
       setClock(event.clock);
       drawUsers();
       drawChannels();
       drawChannel();
+      drawHome();
+      if (state.showHome) post("/api/home", { user: state.user });
       drawModal();
       drawFaults();
       document.body.dataset.ready = "1";
@@ -466,6 +512,10 @@ function handle(event) {
     case "view_closed":
       state.views.delete(event.id);
       drawModal();
+      break;
+    case "home":
+      state.home = event.html;
+      drawHome();
       break;
     case "clock":
       setClock(event.clock);
@@ -513,6 +563,7 @@ $("#thread-composer").addEventListener("submit", (event) => {
   sendComposer($("#thread-input"), state.thread);
 });
 $("#thread-close").addEventListener("click", () => { state.thread = null; drawThread(); });
+$("#home-button").addEventListener("click", openHome);
 $("#user-switch").addEventListener("change", (event) => {
   state.user = event.target.value;
   localStorage.setItem("upgradebot-sandbox-user", state.user);
@@ -526,6 +577,11 @@ for (const button of document.querySelectorAll("[data-travel]")) {
 }
 
 document.addEventListener("click", (event) => {
+  const link = event.target.closest("#home-body a[href]");
+  if (link && followThreadLink(link.getAttribute("href"))) {
+    event.preventDefault(); // a window's link on the Home tab opens its thread here
+    return;
+  }
   const button = event.target.closest("button.bk-button");
   if (button) {
     event.preventDefault();
