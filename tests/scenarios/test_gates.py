@@ -161,6 +161,10 @@ async def test_a_waiver_needs_a_reason(bot: Harness) -> None:
         OPERATOR,
     )
     assert status == 200 and body == ""
+    # The submission is acked before the work; wait for the acknowledgement it stores.
+    await bot.stub.wait_until(
+        lambda: any(a.decision == "waive:hotfixes" for a in list_acks(bot.ctx.db, 1))
+    )
     waived = [a for a in list_acks(bot.ctx.db, 1) if a.decision == "waive:hotfixes"]
     assert waived and waived[0].reason == "no hotfixes exist for 10.5.0 CU18"
     await bot.stub.wait_until(lambda: "Waived by" in texts(reply(bot, "Details checklist")))

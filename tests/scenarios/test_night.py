@@ -196,6 +196,10 @@ async def test_the_go_is_refused_when_health_changed_since_the_accepted_precheck
     sim(bot).faults.unreachable.add("dma-night-03")
     await give_go(bot)
     await until_state(bot, WindowState.PLANNED)
+    # The notice is posted after the state moved back: wait for the notice itself (issue 11).
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("⚠️ No go for #1") for m in thread(bot))
+    )
     assert await sim(bot).find_runs() == []
     notice = reply(bot, "⚠️ No go for #1")
     assert "dma-night-03" in notice["text"]

@@ -63,6 +63,9 @@ async def test_a_proposal_is_planned_stored_and_posted_with_approve_and_reject(
     assert "Failover pair" in shown
     assert buttons(message) == [Action.APPROVE, Action.REJECT]
     assert message["text"].startswith("Upgrade proposal #1")
+    # The bot stores the message's ts and audits "posted" after Slack answered the post: wait
+    # for that, not for the post itself (issue 11).
+    await bot.stub.wait_until(lambda: len(list_audit(bot.ctx.db, 1)) >= 2)
     window = get_window(bot.ctx.db, 1)
     assert window is not None and window.state is WindowState.PROPOSED
     assert window.message_ts == message["ts"]
