@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.escape import escape
 from bot.ids import COMMAND
 
 USAGE = {
@@ -22,7 +23,7 @@ HELP = "\n".join(
         "*upgradebot* walks the team through a DataMiner upgrade, gate by gate: "
         "propose → approve → details → day-before pre-check → go → verify.",
         "",
-        *(f"• {line}" for line in USAGE.values()),
+        *(f"• {escape(line)}" for line in USAGE.values()),
         "",
         "Times are read in the configured time zone unless they carry an offset; "
         "targets look like `10.5` (latest CU), `10.5.0 CU3` or `10.6.4` (feature release).",
@@ -33,6 +34,7 @@ MAX_INPUT = 500
 
 
 def unknown_subcommand(word: str) -> str:
+    """Plain text with ``word`` as typed: the refusal is escaped where it is sent."""
     return (
         f"`{word[:30]}` is not an `{COMMAND}` subcommand. Try one of: "
         + ", ".join(f"`{name}`" for name in USAGE)
@@ -41,26 +43,26 @@ def unknown_subcommand(word: str) -> str:
 
 
 def too_long(length: int) -> str:
-    return (
-        f"That command is {length:,} characters long; `{COMMAND}` takes at most {MAX_INPUT}. "
-        f"Usage: {USAGE['propose']}"
-    )
+    return f"That command is {length:,} characters long; `{COMMAND}` takes at most {MAX_INPUT}."
 
 
 def unbalanced_quotes() -> str:
     return 'A quote is not closed. Write the start like `"2026-12-02 22:00"` or `2026-12-02T22:00`.'
 
 
-def with_usage(sentence: str, hint: str | None, command: str) -> str:
-    parts = [sentence]
+def with_usage(sentence: str, hint: str | None, command: str, syntax: bool = True) -> str:
+    """A refusal of typed input, escaped for Slack (it quotes what was typed); the usage line
+    only when the words were not in the grammar (``syntax``), and then once."""
+    parts = [escape(sentence)]
     if hint:
-        parts.append(hint)
-    parts.append(f"Usage: {USAGE.get(command, USAGE['help'])}")
+        parts.append(escape(hint))
+    if syntax:
+        parts.append(f"Usage: {escape(USAGE.get(command, USAGE['help']))}")
     return "\n".join(parts)
 
 
 def missing_arguments(command: str) -> str:
-    return f"`{command}` needs more arguments.\nUsage: {USAGE[command]}"
+    return f"`{command}` needs more arguments."
 
 
 def not_an_approver(user: str) -> str:
@@ -101,13 +103,13 @@ def unexpected(ref: str) -> str:
 
 def adapter_unreachable(system: str, detail: str) -> str:
     return (
-        f"Could not read the {system} cluster: {detail}. Nothing was proposed; try again "
-        "when the agents answer."
+        f"Could not read the {escape(system)} cluster: {escape(detail)}. Nothing was proposed; "
+        "try again when the agents answer."
     )
 
 
 def working_on(system: str, target: str) -> str:
-    return f"Reading the {system} cluster and planning the upgrade to {target}…"
+    return f"Reading the {escape(system)} cluster and planning the upgrade to {escape(target)}…"
 
 
 def gate_not_open(window_label: str, gate: str, state: str) -> str:
@@ -119,11 +121,14 @@ def not_an_operator(user: str) -> str:
 
 
 def unknown_item(item: str) -> str:
-    return f"`{item[:40]}` is not an item of the details checklist."
+    return f"`{escape(item, 40)}` is not an item of the details checklist."
 
 
 def cannot_confirm_automatic(title: str) -> str:
-    return f"“{title}” is checked by the bot: fix the cause and re-run, or waive it with a reason."
+    return (
+        f"“{escape(title)}” is checked by the bot: fix the cause and re-run, or waive it with a "
+        "reason."
+    )
 
 
 def details_first(window_label: str) -> str:

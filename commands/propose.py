@@ -36,7 +36,7 @@ def parse(args: list[str]) -> ProposeArgs | OpenForm:
     if not args:
         return OpenForm()
     if len(args) < 3:
-        raise InputError(messages.missing_arguments(NAME))
+        raise InputError(messages.missing_arguments(NAME), syntax=True)
     system, rest = args[0].lower(), args[1:]
     target = rest.pop(0)
     if rest and _CU.match(rest[0]):
@@ -45,7 +45,7 @@ def parse(args: list[str]) -> ProposeArgs | OpenForm:
     if len(rest) > 1 and _LENGTH.match(rest[-1]):
         length = rest.pop()
     if not rest:
-        raise InputError(messages.missing_arguments(NAME))
+        raise InputError(messages.missing_arguments(NAME), syntax=True)
     return ProposeArgs(system, target, " ".join(rest), length)
 
 

@@ -37,12 +37,22 @@ class UpgradeBotError(Exception):
 
 
 class InputError(UpgradeBotError):
-    """The input was wrong. ``hint`` shows what a right one looks like."""
+    """The input was wrong. ``hint`` shows what a right one looks like; ``syntax`` says the
+    words were not in the command's grammar (then the usage line helps; for an unknown system
+    or a start in the past it would not). Messages hold what was typed as typed: the shell
+    escapes them for Slack."""
 
-    def __init__(self, message: str, hint: str | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        field: str | None = None,
+        syntax: bool = False,
+    ) -> None:
         super().__init__(message)
         self.hint = hint
         self.field = field
+        self.syntax = syntax
 
 
 class InvalidVersion(InputError):
@@ -53,6 +63,7 @@ class InvalidVersion(InputError):
             hint="Write it like `10.5` (latest CU of main release 10.5), `10.5.0 CU3`, "
             "`10.6.4` (feature release) or `10.3.0.0-13012`.",
             field="target",
+            syntax=True,
         )
 
 
@@ -108,6 +119,7 @@ class InvalidTime(InputError):
             hint='Write the start like `2026-12-02T22:00`, `"2026-12-02 22:00"` or '
             "`tomorrow 22:00`; the length like `4h` or `90m`.",
             field="start",
+            syntax=True,
         )
 
 

@@ -64,7 +64,7 @@ async def test_export_shows_the_gate_acknowledgement_and_a_verifying_chain(bot: 
 @pytest.mark.parametrize(
     ("text", "needles"),
     [
-        ("export", ["needs more arguments", "export <id>"]),
+        ("export", ["needs more arguments", "export &lt;id&gt;"]),
         ("export abc", ["no window `abc`", "#12"]),
         ("export 99", ["no window `#99`"]),
         ("export 1 2", ["needs more arguments"]),

@@ -196,6 +196,18 @@ async def test_a_cancelled_window_accepts_no_decision(bot: Harness) -> None:
     assert list_acks(bot.ctx.db, 1) == []
 
 
+async def test_a_cancel_reason_is_stored_as_typed_and_shown_escaped(bot: Harness) -> None:
+    await propose(bot)
+    answer = await bot.command("cancel 1 <!channel> <!here> vendor delay", user=PROPOSER)
+    assert "Cancelled #1" in answer
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None and window.reason == "<!channel> <!here> vendor delay"
+    await bot.stub.wait_until(lambda: "Cancelled" in texts(bot.proposals()[-1].to_slack()))
+    shown = texts(bot.proposals()[-1].to_slack())
+    assert "&lt;!channel&gt; &lt;!here&gt; vendor delay" in shown
+    assert "<!channel>" not in shown and "<!here>" not in shown
+
+
 async def test_a_stranger_may_not_cancel(bot: Harness) -> None:
     await propose(bot)
     answer = await bot.command("cancel 1", user=STRANGER)

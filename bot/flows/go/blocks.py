@@ -8,6 +8,7 @@ from bot.blocks import button
 from bot.domain.gates import gate_statuses
 from bot.domain.models import GateId, Window
 from bot.domain.windows import format_length, to_slack_date
+from bot.escape import escape
 from bot.ids import RunAction
 
 
@@ -24,7 +25,7 @@ def go_blocks(window: Window) -> list[dict[str, Any]]:
             "text": {
                 "type": "mrkdwn",
                 "text": (
-                    f"*G4 · Go* for {window.label}: {window.system} → *{window.target}*, "
+                    f"*G4 · Go* for {window.label}: {escape(window.system)} → *{window.target}*, "
                     f"{to_slack_date(window.start)} ({format_length(window.length)}).\n"
                     f"Gates: {gates}. A person must give the go; the bot checks health once more "
                     "and asks you to confirm the backup."

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from bot.domain.models import Window
+from bot.escape import escape
 from bot.ids import Block, Input, RunView
 
 
@@ -23,9 +24,9 @@ def go_modal(window: Window, channel: str) -> dict[str, Any]:
                 "text": {
                     "type": "mrkdwn",
                     "text": (
-                        f"This starts the upgrade of *{window.system}* to *{window.target}* "
-                        "on every agent of the cluster, failover pairs simultaneously. It "
-                        "cannot be undone from here."
+                        f"This starts the upgrade of *{escape(window.system)}* to "
+                        f"*{window.target}* on every agent of the cluster, failover pairs "
+                        "simultaneously. It cannot be undone from here."
                     ),
                 },
             },

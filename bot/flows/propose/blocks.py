@@ -13,6 +13,7 @@ from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
 from bot.domain.proposal import ProposalDetails
 from bot.domain.windows import format_local, to_slack_date
+from bot.escape import escape
 from bot.ids import Action, Block
 
 _GATE_ICONS = {GateStatus.OPEN: "○", GateStatus.PASSED: "✅", GateStatus.REFUSED: "⛔"}
@@ -36,7 +37,7 @@ def window_span(window: Window, tz: ZoneInfo) -> str:
 def proposal_text(window: Window, details: ProposalDetails, tz: ZoneInfo) -> str:
     """The notification and screen-reader fallback for the proposal message."""
     return (
-        f"Upgrade proposal {window.label}: {window.system} → {window.target}, "
+        f"Upgrade proposal {window.label}: {escape(window.system)} → {window.target}, "
         f"{format_local(window.start, tz)} for {_duration(window.length)} "
         f"({len(details.plan.steps)} step(s)). State: {window.state.value}."
     )
@@ -56,7 +57,7 @@ def proposal(
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*System*\n{window.system}"},
+                {"type": "mrkdwn", "text": f"*System*\n{escape(window.system)}"},
                 {"type": "mrkdwn", "text": f"*Target*\n{window.target}"},
                 {"type": "mrkdwn", "text": f"*Window*\n{window_span(window, tz)}"},
                 {"type": "mrkdwn", "text": f"*Proposed by*\n<@{window.proposer}>"},
@@ -136,7 +137,7 @@ def decision_line(window: Window, actor: str | None = None) -> str:
         to_slack_date(window.decided_at, "{date_short_pretty} {time}") if window.decided_at else ""
     )
     who = f"<@{window.decided_by}>" if window.decided_by else "someone"
-    reason = f": {window.reason}" if window.reason else ""
+    reason = f": {escape(window.reason)}" if window.reason else ""
     if window.state is WindowState.REJECTED:
         return f"⛔ Rejected by {who} at {when}{reason}"
     if window.state is WindowState.CANCELLED:
@@ -159,7 +160,7 @@ def _button(label: str, action: Action, window: Window, style: str) -> dict[str,
     if action is Action.APPROVE:
         confirm = confirm_dialog(
             f"Approve {window.label}?",
-            f"You sign off the window for *{window.system}* → *{window.target}*.",
+            f"You sign off the window for *{escape(window.system)}* → *{window.target}*.",
             "Approve",
         )
     return button(label, action, f"{window.id}:{window.revision}", style, confirm)
@@ -167,7 +168,7 @@ def _button(label: str, action: Action, window: Window, style: str) -> dict[str,
 
 def window_line(window: Window, tz: ZoneInfo) -> str:
     return (
-        f"*{window.label}* {window.system} → {window.target}, {window_span(window, tz)}, "
+        f"*{window.label}* {escape(window.system)} → {window.target}, {window_span(window, tz)}, "
         f"_{window.state.value}_ {gates_line(window.state)}"
     )
 
