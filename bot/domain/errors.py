@@ -117,7 +117,7 @@ class InvalidTime(InputError):
         super().__init__(
             f"`{text[:40]}` {reason}.",
             hint='Write the start like `2026-12-02T22:00`, `"2026-12-02 22:00"` or '
-            "`tomorrow 22:00`; the length like `4h` or `90m`.",
+            "`tomorrow 22:00`; the length like `4h`, `90m` or `1h30`.",
             field="start",
             syntax=True,
         )
@@ -138,8 +138,10 @@ class InvalidLength(InputError):
         self.text = text
         super().__init__(
             f"`{text[:20]}` is not a usable window length.",
-            hint="Write a positive length like `4h`, `90m` or `1h30m` (at most 72h).",
+            hint="Write a positive length like `4h`, `90m`, `1h30`, `1h30m`, `1.5h` or `2d` "
+            "(at most 72h).",
             field="length",
+            syntax=True,
         )
 
 

@@ -6,6 +6,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.domain.models import GateId, WindowState
 from bot.ids import Action
 from storage import get_window, list_acks, list_audit, verify_audit_chain
@@ -206,6 +208,14 @@ async def test_a_cancel_reason_is_stored_as_typed_and_shown_escaped(bot: Harness
     shown = texts(bot.proposals()[-1].to_slack())
     assert "&lt;!channel&gt; &lt;!here&gt; vendor delay" in shown
     assert "<!channel>" not in shown and "<!here>" not in shown
+
+
+@pytest.mark.parametrize("length", ["1h30", "1h30m", "1.5h", "90m"])
+async def test_a_typed_length_in_any_accepted_form_is_read(bot: Harness, length: str) -> None:
+    message = await propose(bot, f"propose lab 10.5 2026-12-02T22:00 {length}")
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None and window.length == timedelta(minutes=90)
+    assert "1h30m" in texts(message)
 
 
 async def test_a_stranger_may_not_cancel(bot: Harness) -> None:

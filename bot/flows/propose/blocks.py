@@ -4,11 +4,11 @@ the window lines of `/upgrade list` and `/upgrade status`. Pure functions of sto
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import MAX_BLOCKS, Blocks, button, clip, confirm_dialog, context_block, section
+from bot.domain.durations import format_duration
 from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
 from bot.domain.proposal import ProposalDetails
@@ -19,26 +19,18 @@ from bot.ids import Action, Block
 _GATE_ICONS = {GateStatus.OPEN: "○", GateStatus.PASSED: "✅", GateStatus.REFUSED: "⛔"}
 
 
-def _duration(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return f"{hours}h{rest:02d}m"
-    return f"{hours}h" if hours else f"{rest}m"
-
-
 def window_span(window: Window, tz: ZoneInfo) -> str:
     """Each reader sees their own zone; the fallback names the config's zone."""
     start = to_slack_date(window.start, "{date_short_pretty} {time}")
     end = to_slack_date(window.end, "{time}")
-    return f"{start} – {end} ({_duration(window.length)}; {format_local(window.start, tz)})"
+    return f"{start} – {end} ({format_duration(window.length)}; {format_local(window.start, tz)})"
 
 
 def proposal_text(window: Window, details: ProposalDetails, tz: ZoneInfo) -> str:
     """The notification and screen-reader fallback for the proposal message."""
     return (
         f"Upgrade proposal {window.label}: {escape(window.system)} → {window.target}, "
-        f"{format_local(window.start, tz)} for {_duration(window.length)} "
+        f"{format_local(window.start, tz)} for {format_duration(window.length)} "
         f"({len(details.plan.steps)} step(s)). State: {window.state.value}."
     )
 
@@ -83,12 +75,12 @@ def gates_line(state: WindowState) -> str:
 
 def _estimate(details: ProposalDetails) -> str:
     estimate = details.estimate
-    return f"{_duration(estimate.low)} – {_duration(estimate.high)}"
+    return f"{format_duration(estimate.low)} – {format_duration(estimate.high)}"
 
 
 def _estimate_parts(details: ProposalDetails) -> list[str]:
     parts = [
-        f"{part.label}: {_duration(part.low)}–{_duration(part.high)}"
+        f"{part.label}: {format_duration(part.low)}–{format_duration(part.high)}"
         for part in details.estimate.parts
     ]
     source = f" ({details.startup_source})" if details.startup_source else ""

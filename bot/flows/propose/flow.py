@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot import messages
 from bot.agents.models import AdapterError, AgentInfo, Cluster
 from bot.context import BotContext
+from bot.domain.durations import format_duration
 from bot.domain.errors import InputError, UpgradeBotError
 from bot.domain.estimates import estimate_duration
 from bot.domain.models import Blackout, Window
@@ -110,11 +111,14 @@ def startup_time(ctx: BotContext, system: str) -> tuple[timedelta, str]:
     if measured:
         seconds = statistics.median(measured)
         return timedelta(seconds=seconds), (
-            f"start-up {_hours(timedelta(seconds=seconds))}, measured "
+            f"start-up {format_duration(timedelta(seconds=seconds))}, measured "
             f"(median of {len(measured)} earlier step(s))"
         )
     configured = ctx.system(system).startup_time
-    return configured, f"start-up {_hours(configured)}, from the config (nothing measured yet)"
+    return (
+        configured,
+        f"start-up {format_duration(configured)}, from the config (nothing measured yet)",
+    )
 
 
 def _agent_line(ctx: BotContext, agent: AgentInfo) -> AgentLine:
@@ -139,8 +143,8 @@ def warnings_for(
         found.append("Daylight-saving change inside the window: " + describe_dst(change, ctx.tz))
     if details.estimate.high > length:
         found.append(
-            f"The estimate (up to {_hours(details.estimate.high)}) is longer than the window "
-            f"({_hours(length)})."
+            f"The estimate (up to {format_duration(details.estimate.high)}) is longer than the "
+            f"window ({format_duration(length)})."
         )
     pairs = sorted({a.name for a in details.agents if a.failover_partner})
     if pairs:
@@ -150,11 +154,6 @@ def warnings_for(
         )
     found.extend(details.plan.warnings)
     return found
-
-
-def _hours(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 async def propose(

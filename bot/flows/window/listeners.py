@@ -8,8 +8,9 @@ from slack_bolt.async_app import AsyncAck
 
 from bot import messages
 from bot.context import BotContext
+from bot.domain.durations import format_duration
 from bot.domain.models import GateId
-from bot.domain.windows import format_length, format_local
+from bot.domain.windows import format_local
 from bot.flows.window.flow import cancel
 from bot.guard import guarded
 from bot.ids import RunAction
@@ -38,7 +39,7 @@ class Listeners:
         )
         again = (
             f"/upgrade propose {window.system} {window.target} "
-            f'"{format_local(window.start, self.ctx.tz)[:16]}" {format_length(window.length)}'
+            f'"{format_local(window.start, self.ctx.tz)[:16]}" {format_duration(window.length)}'
         )
         return messages.postponed(window.label, again)
 
