@@ -9,6 +9,8 @@ from typing import Any
 
 from bot.agents.models import Severity
 from bot.domain.models import GateId, WindowState
+from bot.domain.proposal import ProposalDetails
+from bot.flows.propose.blocks import estimate_span
 from bot.ids import Action, GateAction
 from storage import (
     get_window,
@@ -328,3 +330,24 @@ async def test_a_hotfix_that_is_not_in_the_store_is_refused(bot: Harness) -> Non
     refusal = await bot.wait_ephemeral(OPERATOR)
     assert "Not in the package store" in refusal[-1]
     assert list_hotfixes(bot.ctx.db, 1) == []
+
+
+async def test_the_estimate_reads_the_same_in_the_proposal_at_g2_and_in_status(
+    bot: Harness,
+) -> None:
+    await approved(bot)
+    proposed = ProposalDetails.model_validate(get_window(bot.ctx.db, 1).plan)  # type: ignore[union-attr]
+    span = estimate_span(proposed.estimate)
+    assert f"*Estimate*\n{span}" in texts(bot.proposals()[-1].to_slack())
+    assert f"Estimate: {span}" in await bot.command("status 1", user=OPERATOR)
+
+    hotfix = "Hotfix RN41234.dmupgrade"
+    (bot.tmp_path / "packages" / hotfix).write_bytes(b"placeholder hotfix")
+    await settle(bot, "hotfixes", hotfixes=(hotfix,))
+    run = latest_check_run(bot.ctx.db, 1, "details")
+    assert run is not None
+    fits = next(r for r in run.results if r["key"] == "estimate_fits")
+    status = await bot.command("status 1", user=OPERATOR)
+    shown = status.split("Estimate: ", 1)[1].split("\n", 1)[0]
+    assert shown != span, "the hotfix counts in the estimate"
+    assert f"up to {shown.split(' – ')[1]}" in fits["summary"]

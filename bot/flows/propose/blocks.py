@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import MAX_BLOCKS, Blocks, button, clip, confirm_dialog, context_block, section
 from bot.domain.durations import format_duration
+from bot.domain.estimates import DurationEstimate
 from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
 from bot.domain.proposal import ProposalDetails
@@ -74,7 +75,11 @@ def gates_line(state: WindowState) -> str:
 
 
 def _estimate(details: ProposalDetails) -> str:
-    estimate = details.estimate
+    return estimate_span(details.estimate)
+
+
+def estimate_span(estimate: DurationEstimate) -> str:
+    """How an estimate reads wherever it is shown: ``1h10m – 1h49m``."""
     return f"{format_duration(estimate.low)} – {format_duration(estimate.high)}"
 
 
@@ -174,9 +179,16 @@ def window_list(title: str, windows: Sequence[Window], tz: ZoneInfo, empty: str)
     return clip(f"*{title}*\n" + "\n".join(lines))
 
 
-def status(window: Window, acks: Sequence[Acknowledgement], tz: ZoneInfo) -> str:
+def status(
+    window: Window,
+    acks: Sequence[Acknowledgement],
+    tz: ZoneInfo,
+    estimate: DurationEstimate | None = None,
+) -> str:
     statuses = gate_statuses(window.state)
     lines = [window_line(window, tz)]
+    if estimate is not None:
+        lines.append(f"Estimate: {estimate_span(estimate)}")
     for gate, gate_status in statuses.items():
         done = [a for a in acks if a.gate is gate]
         who = ", ".join(

@@ -101,6 +101,7 @@ def build_details(ctx: BotContext, request: ProposalRequest, cluster: Cluster) -
         estimate=estimate,
         warnings=[],
         startup_source=source,
+        startup=startup,
     )
 
 
