@@ -65,8 +65,17 @@ def missing_arguments(command: str) -> str:
     return f"`{command}` needs more arguments."
 
 
-def not_an_approver(user: str) -> str:
-    return f"<@{user}>, only approvers may approve or reject upgrade windows. Ask one of them."
+def _ask(who: str, role: str) -> str:
+    """Who can act, by mention; or where to name them when nobody is configured."""
+    if who:
+        return f"Ask one of them: {who}."
+    return f"No {role} are configured yet: name them under `roles.{role}` in the config."
+
+
+def not_an_approver(user: str, approvers: str = "") -> str:
+    return f"<@{user}>, only approvers may approve or reject upgrade windows. " + _ask(
+        approvers, "approvers"
+    )
 
 
 def four_eyes(user: str) -> str:
@@ -80,13 +89,42 @@ def not_a_proposer(user: str) -> str:
     return f"<@{user}>, only the configured proposers may propose upgrade windows."
 
 
-def may_not_cancel(user: str, window_label: str) -> str:
-    return f"<@{user}>, only the proposer, an approver or an operator may cancel {window_label}."
+def may_not_cancel(user: str, window_label: str, who: str = "") -> str:
+    asked = f" Ask one of them: {who}." if who else ""
+    return (
+        f"<@{user}>, only the proposer, an approver or an operator may cancel {window_label}."
+        + asked
+    )
+
+
+# What a window's state means to a person, for refusals (never the state's name alone).
+_STATE_WORDS = {
+    "proposed": "it still waits for approval (G1)",
+    "approved": "its details checklist (G2) is still open",
+    "planned": "it waits for the day-before pre-check to be accepted (G3)",
+    "ready": "it waits for the go (G4)",
+    "executing": "it is being upgraded right now",
+    "verifying": "it waits for verification (G5)",
+    "done": "it is done: upgraded and verified",
+    "failed": "it has failed",
+    "cancelled": "it was cancelled",
+    "rejected": "it was rejected",
+    "expired": "it expired before anyone acted on it",
+}
+_GATE_WORDS = {
+    "G1": "Approval (G1)",
+    "G2": "The details checklist (G2)",
+    "G3": "The pre-check acceptance (G3)",
+    "G4": "The go (G4)",
+    "G5": "Verification (G5)",
+}
+_DECIDED = {"rejected", "cancelled", "expired", "failed", "done"}
 
 
 def already_decided(window_label: str, state: str, by: str | None) -> str:
     who = f" by <@{by}>" if by else ""
-    return f"{window_label} is already {state}{who}; nothing was changed."
+    decided = state if state in _DECIDED else "approved"
+    return f"{window_label} was already {decided}{who}; nothing was changed."
 
 
 def proposal_posted(window_label: str, channel: str) -> str:
@@ -113,11 +151,33 @@ def working_on(system: str, target: str) -> str:
 
 
 def gate_not_open(window_label: str, gate: str, state: str) -> str:
-    return f"{gate} of {window_label} is not open: the window is {state}. Nothing was changed."
+    what = _GATE_WORDS.get(gate, gate)
+    why = _STATE_WORDS.get(state, f"it is {state}")
+    return f"{what} of {window_label} is not open now: {why}. Nothing was changed."
 
 
-def not_an_operator(user: str) -> str:
-    return f"<@{user}>, only operators may acknowledge this step. Ask one of them."
+def decision_words(decision: str, titles: dict[str, str]) -> str:
+    """An acknowledgement as a person says it: ``confirm:key_functions`` -> confirmed “Key
+    functionalities identified…”."""
+    verb, _, item = decision.partition(":")
+    title = titles.get(item, item.replace("_", " "))
+    verbs = {"confirm": "confirmed", "waive": "waived", "step_by_hand": "did by hand step"}
+    if item and verb in verbs:
+        return f"{verbs[verb]} “{title}”" if verb != "step_by_hand" else f"{verbs[verb]} {item}"
+    plain = {
+        "approve": "approved",
+        "reject": "rejected",
+        "go": "gave the go",
+        "accept": "accepted",
+        "report_problem": "reported a problem",
+        "verified": "verified",
+        "close": "closed",
+    }
+    return plain.get(decision, decision.replace("_", " "))
+
+
+def not_an_operator(user: str, operators: str = "") -> str:
+    return f"<@{user}>, only operators may acknowledge this step. " + _ask(operators, "operators")
 
 
 def unknown_item(item: str) -> str:

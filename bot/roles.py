@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
+from bot.blocks import mention
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId
 from bot.domain.permissions import Person, Refusal, cancel_refusal, gate_refusal
@@ -45,12 +46,12 @@ class RoleResolver:
             await self.person(user), gate, proposer=proposer, four_eyes=four_eyes
         )
         if refusal is not None:
-            raise NotAllowed(_sentence(refusal, user, ""))
+            raise NotAllowed(_sentence(refusal, user, "", self._roles))
 
     async def require_cancel(self, user: str, *, proposer: str, window_label: str) -> None:
         refusal = cancel_refusal(await self.person(user), proposer=proposer)
         if refusal is not None:
-            raise NotAllowed(_sentence(refusal, user, window_label))
+            raise NotAllowed(_sentence(refusal, user, window_label, self._roles))
 
     async def may_propose(self, user: str) -> bool:
         return not self._roles.proposers or await self._member(user, self._roles.proposers)
@@ -78,11 +79,13 @@ class RoleResolver:
         return members
 
 
-def _sentence(refusal: Refusal, user: str, window_label: str) -> str:
+def _sentence(refusal: Refusal, user: str, window_label: str, roles: Roles) -> str:
+    """The refusal, naming by mention the people who can act (the roles config)."""
     if refusal is Refusal.NOT_AN_APPROVER:
-        return messages.not_an_approver(user)
+        return messages.not_an_approver(user, mention(roles.approvers))
     if refusal is Refusal.FOUR_EYES:
         return messages.four_eyes(user)
     if refusal is Refusal.NOT_AN_OPERATOR:
-        return messages.not_an_operator(user)
-    return messages.may_not_cancel(user, window_label)
+        return messages.not_an_operator(user, mention(roles.operators))
+    who = mention(list(dict.fromkeys([*roles.approvers, *roles.operators])))
+    return messages.may_not_cancel(user, window_label, who)

@@ -137,6 +137,9 @@ async def test_only_operators_tick_the_checklist(bot: Harness) -> None:
     await bot.click(GateAction.DETAIL_CONFIRM, _with_value(checklist, "1:backup"), STRANGER)
     (refusal,) = await bot.wait_ephemeral(STRANGER)
     assert "only operators" in refusal
+    assert "Ask one of them: <@U0OLGA> <@U0ALEX>." in refusal
+    # The checklist is a reply in the window's thread: the refusal is shown there, too.
+    assert bot.stub.ephemerals(STRANGER)[-1].thread_ts == bot.proposals()[-1].ts
     assert [a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G2] == []
 
 

@@ -108,6 +108,8 @@ async def test_someone_without_the_role_is_told_why_and_nothing_changes(bot: Har
     await bot.click(Action.APPROVE, message, STRANGER)
     refusal = await bot.wait_ephemeral(STRANGER)
     assert "only approvers may approve" in refusal[-1]
+    assert "Ask one of them: <!subteam^S0ADMINS> <@U0ANNA>." in refusal[-1]
+    assert bot.stub.ephemerals(STRANGER)[-1].thread_ts is None  # the proposal is in the channel
     assert bot.stub.calls_to("chat.update") == []
     assert get_window(bot.ctx.db, 1).state is WindowState.PROPOSED  # type: ignore[union-attr]
     assert list_acks(bot.ctx.db, 1) == []
@@ -244,7 +246,7 @@ async def test_a_decision_stays_stored_when_slack_is_down(bot: Harness) -> None:
     await bot.stub.wait_until(lambda: len(bot.stub.calls_to("chat.update")) >= 4, timeout=15)
     assert get_window(bot.ctx.db, 1).state is WindowState.APPROVED  # type: ignore[union-attr]
     answer = await bot.command("status 1", user=STRANGER)
-    assert f"approve by <@{APPROVER}>" in answer
+    assert f"approved by <@{APPROVER}>" in answer
 
 
 async def test_the_window_length_defaults_to_the_estimate_rounded_up(bot: Harness) -> None:

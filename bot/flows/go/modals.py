@@ -10,11 +10,13 @@ from bot.escape import escape
 from bot.ids import Block, Input, RunView
 
 
-def go_modal(window: Window, channel: str) -> dict[str, Any]:
+def go_modal(window: Window, channel: str, thread_ts: str | None = None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": RunView.GO.value,
-        "private_metadata": json.dumps({"window_id": window.id, "channel": channel}),
+        "private_metadata": json.dumps(
+            {"window_id": window.id, "channel": channel, "thread_ts": thread_ts}
+        ),
         "title": {"type": "plain_text", "text": f"Start {window.label}?"},
         "submit": {"type": "plain_text", "text": "Start the upgrade"},
         "close": {"type": "plain_text", "text": "Not now"},

@@ -16,6 +16,8 @@ from bot.domain.proposal import ProposalDetails
 from bot.domain.windows import format_local, to_slack_date
 from bot.escape import escape
 from bot.ids import Action, Block
+from bot.messages import decision_words
+from checks.checklist import MANUAL_ITEMS
 
 _GATE_ICONS = {GateStatus.OPEN: "○", GateStatus.PASSED: "✅", GateStatus.REFUSED: "⛔"}
 
@@ -192,7 +194,8 @@ def status(
     for gate, gate_status in statuses.items():
         done = [a for a in acks if a.gate is gate]
         who = ", ".join(
-            f"{a.decision} by <@{a.user}> at {to_slack_date(a.at, '{date_short_pretty} {time}')}"
+            f"{decision_words(a.decision, MANUAL_ITEMS)} by <@{a.user}> at "
+            f"{to_slack_date(a.at, '{date_short_pretty} {time}')}"
             for a in done
         )
         shown = who or gate_status.value

@@ -29,7 +29,13 @@ class Listeners:
     async def on_postpone(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        await guarded(self.ctx, payload.channel_id, payload.user.id, self._postpone(payload))
+        await guarded(
+            self.ctx,
+            payload.channel_id,
+            payload.user.id,
+            self._postpone(payload),
+            thread_ts=payload.thread_ts,
+        )
 
     async def _postpone(self, payload: ActionPayload) -> str:
         window = load_window(self.ctx, _ids(payload.action.value)[0])
@@ -46,7 +52,13 @@ class Listeners:
     async def on_cancel(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        await guarded(self.ctx, payload.channel_id, payload.user.id, self._cancel(payload))
+        await guarded(
+            self.ctx,
+            payload.channel_id,
+            payload.user.id,
+            self._cancel(payload),
+            thread_ts=payload.thread_ts,
+        )
 
     async def _cancel(self, payload: ActionPayload) -> str:
         window = await cancel(
