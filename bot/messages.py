@@ -220,6 +220,23 @@ def precheck_started(window_label: str) -> str:
     return f"Running the pre-check of {window_label}; the results go into its thread."
 
 
+MIN_WAIVER_REASON = 15
+
+
+def waiver_hint() -> str:
+    return (
+        f"A sentence of at least {MIN_WAIVER_REASON} characters: why it is safe, and who "
+        "decided. It is kept in the change record."
+    )
+
+
+def waiver_too_short(length: int) -> str:
+    return (
+        f"Say in a sentence why it is safe to go on without it (at least {MIN_WAIVER_REASON} "
+        f"characters; this is {length})."
+    )
+
+
 def backup_unconfirmed() -> str:
     return (
         "Tick the box to confirm that a backup or VM snapshot was taken; nothing starts without it."

@@ -4,6 +4,7 @@ reminders and expiry."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -153,6 +154,13 @@ async def test_a_waiver_needs_a_reason(bot: Harness) -> None:
         view, {"reason": {"reason_input": {"type": "plain_text_input", "value": ""}}}, OPERATOR
     )
     assert "errors" in body
+    element = view["blocks"][1]
+    assert element["element"]["min_length"] == 15 and "at least 15" in element["hint"]["text"]
+    _, body = await bot.submit(
+        view, {"reason": {"reason_input": {"type": "plain_text_input", "value": "ok"}}}, OPERATOR
+    )
+    assert "at least 15 characters; this is 2" in json.loads(body)["errors"]["reason"]
+    assert [a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G2] == []
     status, body = await bot.submit(
         view,
         {

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 
+from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, WindowState
@@ -112,8 +113,9 @@ class Listeners:
         payload = ViewPayload.model_validate(body)
         meta = metadata(payload.view.private_metadata)
         reason = (payload.view.value(Block.REASON, Input.REASON) or "").strip()
-        if not reason:
-            await ack(response_action="errors", errors={Block.REASON.value: "Say why."})
+        if len(reason) < messages.MIN_WAIVER_REASON:
+            too_short = messages.waiver_too_short(len(reason))
+            await ack(response_action="errors", errors={Block.REASON.value: too_short})
             return
         try:
             window = load_window(self.ctx, int(meta.get("window_id", 0)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot import messages
 from bot.blocks import input_block
 from bot.ids import Block, GateView, Input
 
@@ -30,8 +31,10 @@ def waive_modal(
                     "type": "plain_text_input",
                     "action_id": Input.REASON.value,
                     "multiline": True,
+                    "min_length": messages.MIN_WAIVER_REASON,
                     "max_length": 500,
                 },
+                hint=messages.waiver_hint(),
             ),
         ],
     }
