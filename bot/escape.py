@@ -32,8 +32,14 @@ def escape(text: object, limit: int = MAX_SHOWN) -> str:
     value = _CONTROL.sub(" ", value)
     if len(value) > limit:
         value = value[: limit - 1] + "…"
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = escape_entities(value)
     value = _OPENER.sub(lambda m: m[1] + ZERO_WIDTH_SPACE, value)
     if value.startswith("&gt;"):
         value = ZERO_WIDTH_SPACE + value
     return value
+
+
+def escape_entities(text: str) -> str:
+    """Only Slack's three control characters, for text inside a code block (where emphasis
+    cannot form and a zero-width space would spoil what is copied out, e.g. JSON)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

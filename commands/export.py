@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackClientError
 from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import InputError, UnknownWindow
+from bot.escape import escape_entities
 from bot.record import ChangeRecord, build_record, to_json, to_markdown
 from commands.base import Invocation, Reply, parse_window_id
 from storage import get_window
@@ -58,9 +59,11 @@ async def read_workspace_url(ctx: BotContext) -> str | None:
 
 def to_slack_text(record: ChangeRecord, limit: int = MESSAGE_TEXT_LIMIT) -> str:
     """The markdown and the JSON, escaped for Slack, within ``limit`` characters."""
-    markdown = escape(to_markdown(record)).rstrip("\n")
+    # Entities only: the record is a markdown document to copy into a change ticket, so no
+    # zero-width spaces; with &, < and > escaped no mention or link can form in Slack.
+    markdown = escape_entities(to_markdown(record)).rstrip("\n")
     # A backtick in a reason would close the code block early; \u0060 is the same JSON.
-    json_text = escape(to_json(record)).replace("`", "\\u0060")
+    json_text = escape_entities(to_json(record)).replace("`", "\\u0060")
     full = f"{markdown}\n\n```json\n{json_text}\n```"
     if len(full) <= limit:
         return full
@@ -71,11 +74,6 @@ def to_slack_text(record: ChangeRecord, limit: int = MESSAGE_TEXT_LIMIT) -> str:
     budget = max(limit - len(note) - 2, 0)
     cut = markdown[: markdown.rfind("\n", 0, budget) + 1 or budget].rstrip("\n")
     return f"{cut}\n\n{note}"
-
-
-def escape(text: str) -> str:
-    """Slack reads ``&``, ``<`` and ``>`` as markup; these entities show them as typed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def json_left_out(window_id: int) -> str:
