@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -27,6 +28,8 @@ class RoleResolver:
         self._client = client
         self._ttl_seconds = ttl_seconds
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        # One lookup per group at a time: two clicks at once must not both ask Slack (issue 11).
+        self._lookups: dict[str, asyncio.Lock] = {}
 
     async def is_approver(self, user: str) -> bool:
         return await self._member(user, self._roles.approvers)
@@ -65,6 +68,10 @@ class RoleResolver:
         return False
 
     async def _group(self, group: str) -> frozenset[str]:
+        async with self._lookups.setdefault(group, asyncio.Lock()):
+            return await self._read_group(group)
+
+    async def _read_group(self, group: str) -> frozenset[str]:
         cached = self._groups.get(group)
         if cached and time.monotonic() - cached[0] < self._ttl_seconds:
             return cached[1]

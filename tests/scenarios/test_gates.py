@@ -233,8 +233,7 @@ async def test_a_precheck_with_failures_cannot_be_accepted(bot: Harness) -> None
     summary = await travel_to_precheck(bot)
     assert "Upload failed on dma-lab-02" in texts(summary)
     await bot.click(GateAction.PRECHECK_ACCEPT, summary, OPERATOR)
-    refusal = await bot.wait_ephemeral(OPERATOR, count=2)
-    assert "failing item" in refusal[-1]
+    await bot.wait_told(OPERATOR, "failing item")
     assert get_window(bot.ctx.db, 1).state is WindowState.PLANNED  # type: ignore[union-attr]
 
 
@@ -242,8 +241,7 @@ async def test_the_precheck_cannot_be_accepted_while_g2_is_open(bot: Harness) ->
     await approved(bot)
     summary = await travel_to_precheck(bot)
     await bot.click(GateAction.PRECHECK_ACCEPT, summary, OPERATOR)
-    refusal = await bot.wait_ephemeral(OPERATOR, count=2)
-    assert "details checklist (G2)" in refusal[-1]
+    await bot.wait_told(OPERATOR, "details checklist (G2)")
 
 
 async def test_an_unreachable_agent_shows_in_the_precheck_as_a_failure(bot: Harness) -> None:
@@ -338,8 +336,7 @@ async def test_a_hotfix_that_is_not_in_the_store_is_refused(bot: Harness) -> Non
         }
     }
     await bot.submit(opened.response["view"], values, OPERATOR)
-    refusal = await bot.wait_ephemeral(OPERATOR)
-    assert "Not in the package store" in refusal[-1]
+    await bot.wait_told(OPERATOR, "Not in the package store")
     assert list_hotfixes(bot.ctx.db, 1) == []
 
 
