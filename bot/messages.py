@@ -161,9 +161,11 @@ def decision_words(decision: str, titles: dict[str, str]) -> str:
     functionalities identified…”."""
     verb, _, item = decision.partition(":")
     title = titles.get(item, item.replace("_", " "))
-    verbs = {"confirm": "confirmed", "waive": "waived", "step_by_hand": "did by hand step"}
-    if item and verb in verbs:
-        return f"{verbs[verb]} “{title}”" if verb != "step_by_hand" else f"{verbs[verb]} {item}"
+    if item and verb == "step_by_hand":
+        return f"did step {item} by hand"
+    settled = {"confirm": "confirmed", "waive": "waived"}
+    if item and verb in settled:
+        return f"{settled[verb]} “{title}”"
     plain = {
         "approve": "approved",
         "reject": "rejected",
