@@ -118,12 +118,22 @@ _GATE_WORDS = {
     "G4": "The go (G4)",
     "G5": "Verification (G5)",
 }
-_DECIDED = {"rejected", "cancelled", "expired", "failed", "done"}
+# What already happened to a window, for a click that came second; who decided is named only
+# for the decisions ``decided_by`` records (approval, rejection, cancellation).
+_DECIDED = {
+    "executing": "started: the upgrade is running",
+    "verifying": "upgraded: it waits for verification (G5)",
+    "done": "done: upgraded and verified",
+    "failed": "failed",
+    "expired": "expired",
+}
 
 
 def already_decided(window_label: str, state: str, by: str | None) -> str:
+    if state in _DECIDED:
+        return f"{window_label} was already {_DECIDED[state]}; nothing was changed."
     who = f" by <@{by}>" if by else ""
-    decided = state if state in _DECIDED else "approved"
+    decided = state if state in ("rejected", "cancelled") else "approved"
     return f"{window_label} was already {decided}{who}; nothing was changed."
 
 

@@ -44,6 +44,10 @@ def test_ask_one_of_them_names_them_or_says_where_to_configure_them() -> None:
     assert messages.already_decided("#3", "planned", "U0ANNA") == (
         "#3 was already approved by <@U0ANNA>; nothing was changed."
     )
+    assert messages.already_decided("#3", "executing", "U0ANNA") == (
+        "#3 was already started: the upgrade is running; nothing was changed."
+    )
+    assert "already cancelled by <@U0PAT>" in messages.already_decided("#3", "cancelled", "U0PAT")
 
 
 def test_a_waiver_shorter_than_a_sentence_is_explained() -> None:
