@@ -35,7 +35,7 @@ async def guarded(
     try:
         result = await work
     except InputError as error:
-        result = messages.with_usage(error.message, error.hint, command or "help")
+        result = messages.with_usage(error.message, error.hint, command or "help", error.syntax)
     except UpgradeBotError as error:
         result = error.message
     except Exception as error:
@@ -49,7 +49,7 @@ async def guarded(
 def error_text(error: UpgradeBotError, command: str) -> str:
     """What a refused command answers: the sentence, with the usage line for bad input."""
     if isinstance(error, InputError):
-        return messages.with_usage(error.message, error.hint, command)
+        return messages.with_usage(error.message, error.hint, command, error.syntax)
     return error.message
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.escape import escape
 from bot.ids import COMMAND
 
 USAGE = {
@@ -23,7 +24,7 @@ HELP = "\n".join(
         "*upgradebot* walks the team through a DataMiner upgrade, gate by gate: "
         "propose → approve → details → day-before pre-check → go → verify.",
         "",
-        *(f"• {line}" for line in USAGE.values()),
+        *(f"• {escape(line)}" for line in USAGE.values()),
         "",
         "Times are read in the configured time zone unless they carry an offset; "
         "targets look like `10.5` (latest CU), `10.5.0 CU3` or `10.6.4` (feature release).",
@@ -34,6 +35,7 @@ MAX_INPUT = 500
 
 
 def unknown_subcommand(word: str) -> str:
+    """Plain text with ``word`` as typed: the refusal is escaped where it is sent."""
     return (
         f"`{word[:30]}` is not an `{COMMAND}` subcommand. Try one of: "
         + ", ".join(f"`{name}`" for name in USAGE)
@@ -42,30 +44,39 @@ def unknown_subcommand(word: str) -> str:
 
 
 def too_long(length: int) -> str:
-    return (
-        f"That command is {length:,} characters long; `{COMMAND}` takes at most {MAX_INPUT}. "
-        f"Usage: {USAGE['propose']}"
-    )
+    return f"That command is {length:,} characters long; `{COMMAND}` takes at most {MAX_INPUT}."
 
 
 def unbalanced_quotes() -> str:
     return 'A quote is not closed. Write the start like `"2026-12-02 22:00"` or `2026-12-02T22:00`.'
 
 
-def with_usage(sentence: str, hint: str | None, command: str) -> str:
-    parts = [sentence]
+def with_usage(sentence: str, hint: str | None, command: str, syntax: bool = True) -> str:
+    """A refusal of typed input, escaped for Slack (it quotes what was typed); the usage line
+    only when the words were not in the grammar (``syntax``), and then once."""
+    parts = [escape(sentence)]
     if hint:
-        parts.append(hint)
-    parts.append(f"Usage: {USAGE.get(command, USAGE['help'])}")
+        parts.append(escape(hint))
+    if syntax:
+        parts.append(f"Usage: {escape(USAGE.get(command, USAGE['help']))}")
     return "\n".join(parts)
 
 
 def missing_arguments(command: str) -> str:
-    return f"`{command}` needs more arguments.\nUsage: {USAGE[command]}"
+    return f"`{command}` needs more arguments."
 
 
-def not_an_approver(user: str) -> str:
-    return f"<@{user}>, only approvers may approve or reject upgrade windows. Ask one of them."
+def _ask(who: str, role: str) -> str:
+    """Who can act, by mention; or where to name them when nobody is configured."""
+    if who:
+        return f"Ask one of them: {who}."
+    return f"No {role} are configured yet: name them under `roles.{role}` in the config."
+
+
+def not_an_approver(user: str, approvers: str = "") -> str:
+    return f"<@{user}>, only approvers may approve or reject upgrade windows. " + _ask(
+        approvers, "approvers"
+    )
 
 
 def four_eyes(user: str) -> str:
@@ -79,13 +90,52 @@ def not_a_proposer(user: str) -> str:
     return f"<@{user}>, only the configured proposers may propose upgrade windows."
 
 
-def may_not_cancel(user: str, window_label: str) -> str:
-    return f"<@{user}>, only the proposer, an approver or an operator may cancel {window_label}."
+def may_not_cancel(user: str, window_label: str, who: str = "") -> str:
+    asked = f" Ask one of them: {who}." if who else ""
+    return (
+        f"<@{user}>, only the proposer, an approver or an operator may cancel {window_label}."
+        + asked
+    )
+
+
+# What a window's state means to a person, for refusals (never the state's name alone).
+_STATE_WORDS = {
+    "proposed": "it still waits for approval (G1)",
+    "approved": "its details checklist (G2) is still open",
+    "planned": "it waits for the day-before pre-check to be accepted (G3)",
+    "ready": "it waits for the go (G4)",
+    "executing": "it is being upgraded right now",
+    "verifying": "it waits for verification (G5)",
+    "done": "it is done: upgraded and verified",
+    "failed": "it has failed",
+    "cancelled": "it was cancelled",
+    "rejected": "it was rejected",
+    "expired": "it expired before anyone acted on it",
+}
+_GATE_WORDS = {
+    "G1": "Approval (G1)",
+    "G2": "The details checklist (G2)",
+    "G3": "The pre-check acceptance (G3)",
+    "G4": "The go (G4)",
+    "G5": "Verification (G5)",
+}
+# What already happened to a window, for a click that came second; who decided is named only
+# for the decisions ``decided_by`` records (approval, rejection, cancellation).
+_DECIDED = {
+    "executing": "started: the upgrade is running",
+    "verifying": "upgraded: it waits for verification (G5)",
+    "done": "done: upgraded and verified",
+    "failed": "failed",
+    "expired": "expired",
+}
 
 
 def already_decided(window_label: str, state: str, by: str | None) -> str:
+    if state in _DECIDED:
+        return f"{window_label} was already {_DECIDED[state]}; nothing was changed."
     who = f" by <@{by}>" if by else ""
-    return f"{window_label} is already {state}{who}; nothing was changed."
+    decided = state if state in ("rejected", "cancelled") else "approved"
+    return f"{window_label} was already {decided}{who}; nothing was changed."
 
 
 def proposal_posted(window_label: str, channel: str) -> str:
@@ -106,29 +156,56 @@ def unexpected(ref: str) -> str:
 
 def adapter_unreachable(system: str, detail: str) -> str:
     return (
-        f"Could not read the {system} cluster: {detail}. Nothing was proposed; try again "
-        "when the agents answer."
+        f"Could not read the {escape(system)} cluster: {escape(detail)}. Nothing was proposed; "
+        "try again when the agents answer."
     )
 
 
 def working_on(system: str, target: str) -> str:
-    return f"Reading the {system} cluster and planning the upgrade to {target}…"
+    return f"Reading the {escape(system)} cluster and planning the upgrade to {escape(target)}…"
 
 
 def gate_not_open(window_label: str, gate: str, state: str) -> str:
-    return f"{gate} of {window_label} is not open: the window is {state}. Nothing was changed."
+    what = _GATE_WORDS.get(gate, gate)
+    why = _STATE_WORDS.get(state, f"it is {state}")
+    return f"{what} of {window_label} is not open now: {why}. Nothing was changed."
 
 
-def not_an_operator(user: str) -> str:
-    return f"<@{user}>, only operators may acknowledge this step. Ask one of them."
+def decision_words(decision: str, titles: dict[str, str]) -> str:
+    """An acknowledgement as a person says it: ``confirm:key_functions`` -> confirmed “Key
+    functionalities identified…”."""
+    verb, _, item = decision.partition(":")
+    title = titles.get(item, item.replace("_", " "))
+    if item and verb == "step_by_hand":
+        return f"did step {item} by hand"
+    settled = {"confirm": "confirmed", "waive": "waived"}
+    if item and verb in settled:
+        return f"{settled[verb]} “{title}”"
+    plain = {
+        "approve": "approved",
+        "reject": "rejected",
+        "go": "gave the go",
+        "accept": "accepted",
+        "report_problem": "reported a problem",
+        "verified": "verified",
+        "close": "closed",
+    }
+    return plain.get(decision, decision.replace("_", " "))
+
+
+def not_an_operator(user: str, operators: str = "") -> str:
+    return f"<@{user}>, only operators may acknowledge this step. " + _ask(operators, "operators")
 
 
 def unknown_item(item: str) -> str:
-    return f"`{item[:40]}` is not an item of the details checklist."
+    return f"`{escape(item, 40)}` is not an item of the details checklist."
 
 
 def cannot_confirm_automatic(title: str) -> str:
-    return f"“{title}” is checked by the bot: fix the cause and re-run, or waive it with a reason."
+    return (
+        f"“{escape(title)}” is checked by the bot: fix the cause and re-run, or waive it with a "
+        "reason."
+    )
 
 
 def details_first(window_label: str) -> str:
@@ -158,6 +235,23 @@ def no_precheck(window_label: str) -> str:
 
 def precheck_started(window_label: str) -> str:
     return f"Running the pre-check of {window_label}; the results go into its thread."
+
+
+MIN_WAIVER_REASON = 15
+
+
+def waiver_hint() -> str:
+    return (
+        f"A sentence of at least {MIN_WAIVER_REASON} characters: why it is safe, and who "
+        "decided. It is kept in the change record."
+    )
+
+
+def waiver_too_short(length: int) -> str:
+    return (
+        f"Say in a sentence why it is safe to go on without it (at least {MIN_WAIVER_REASON} "
+        f"characters; this is {length})."
+    )
 
 
 def backup_unconfirmed() -> str:

@@ -63,6 +63,15 @@ class ActionPayload(_Loose):
     def slack_action(self) -> str:
         return f"{self.action.action_id}@{self.action.action_ts}"
 
+    @property
+    def thread_ts(self) -> str | None:
+        """The thread the clicked message is a reply in; None for a message in the channel
+        itself (a thread's parent included). An answer to the click goes where it was."""
+        message = self.message
+        if message is None or not message.thread_ts or message.thread_ts == message.ts:
+            return None
+        return message.thread_ts
+
 
 class ViewState(_Loose):
     values: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -10,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
+from bot.blocks import mention
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId
 from bot.domain.permissions import Person, Refusal, cancel_refusal, gate_refusal
@@ -26,6 +28,8 @@ class RoleResolver:
         self._client = client
         self._ttl_seconds = ttl_seconds
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        # One lookup per group at a time: two clicks at once must not both ask Slack (issue 11).
+        self._lookups: dict[str, asyncio.Lock] = {}
 
     async def is_approver(self, user: str) -> bool:
         return await self._member(user, self._roles.approvers)
@@ -45,12 +49,12 @@ class RoleResolver:
             await self.person(user), gate, proposer=proposer, four_eyes=four_eyes
         )
         if refusal is not None:
-            raise NotAllowed(_sentence(refusal, user, ""))
+            raise NotAllowed(_sentence(refusal, user, "", self._roles))
 
     async def require_cancel(self, user: str, *, proposer: str, window_label: str) -> None:
         refusal = cancel_refusal(await self.person(user), proposer=proposer)
         if refusal is not None:
-            raise NotAllowed(_sentence(refusal, user, window_label))
+            raise NotAllowed(_sentence(refusal, user, window_label, self._roles))
 
     async def may_propose(self, user: str) -> bool:
         return not self._roles.proposers or await self._member(user, self._roles.proposers)
@@ -64,6 +68,10 @@ class RoleResolver:
         return False
 
     async def _group(self, group: str) -> frozenset[str]:
+        async with self._lookups.setdefault(group, asyncio.Lock()):
+            return await self._read_group(group)
+
+    async def _read_group(self, group: str) -> frozenset[str]:
         cached = self._groups.get(group)
         if cached and time.monotonic() - cached[0] < self._ttl_seconds:
             return cached[1]
@@ -78,11 +86,13 @@ class RoleResolver:
         return members
 
 
-def _sentence(refusal: Refusal, user: str, window_label: str) -> str:
+def _sentence(refusal: Refusal, user: str, window_label: str, roles: Roles) -> str:
+    """The refusal, naming by mention the people who can act (the roles config)."""
     if refusal is Refusal.NOT_AN_APPROVER:
-        return messages.not_an_approver(user)
+        return messages.not_an_approver(user, mention(roles.approvers))
     if refusal is Refusal.FOUR_EYES:
         return messages.four_eyes(user)
     if refusal is Refusal.NOT_AN_OPERATOR:
-        return messages.not_an_operator(user)
-    return messages.may_not_cancel(user, window_label)
+        return messages.not_an_operator(user, mention(roles.operators))
+    who = mention(list(dict.fromkeys([*roles.approvers, *roles.operators])))
+    return messages.may_not_cancel(user, window_label, who)

@@ -24,12 +24,12 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain import durations
 from bot.domain.errors import ConfigError, InvalidVersion
 from bot.domain.versions import parse_version
 from checks.models import KeyCheck
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
-_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 
 
 class Settings(BaseSettings):
@@ -73,16 +73,18 @@ class Settings(BaseSettings):
 
 
 def parse_duration(value: Any) -> timedelta:
-    """Read ``24h``, ``15m``, ``7d``, ``2s``, ``1h30m`` (or a number of seconds)."""
+    """A duration in the one grammar (bot/domain/durations.py: ``24h``, ``15m``, ``7d``,
+    ``1h30``, ``1.5h``, ``2s``), or a number of seconds."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return timedelta(seconds=value)
-    match = _DURATION.match(str(value)) if isinstance(value, str) else None
-    if not match or not any(match.groups()):
-        raise ValueError(f"{value!r} is not a duration; write it like 24h, 15m, 7d or 1h30m")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    try:
+        return durations.parse_duration(value if isinstance(value, str) else "")
+    except durations.InvalidDuration:
+        raise ValueError(
+            f"{value!r} is not a duration; write it like {durations.ACCEPTED.replace('`', '')}"
+        ) from None
 
 
 class _Strict(BaseModel):

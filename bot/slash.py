@@ -41,7 +41,7 @@ class Listeners:
             name, args = split_command(payload.text)
             module = SUBCOMMANDS.get(name)
             if module is None:
-                raise InputError(messages.unknown_subcommand(name))
+                raise InputError(messages.unknown_subcommand(name), syntax=True)
             parsed = module.parse(args)
             if isinstance(parsed, propose_command.OpenForm):
                 await ack()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.durations import format_duration
 from checks.models import CheckResult, CheckStatus
 
 
@@ -15,13 +16,9 @@ def estimate_result(high: timedelta, length: timedelta) -> CheckResult:
         title="Estimated duration fits the window",
         status=CheckStatus.PASS if fits else CheckStatus.FAIL,
         summary=(
-            f"Estimate up to {_minutes(high)} in a window of {_minutes(length)}."
+            f"Estimate up to {format_duration(high)} in a window of {format_duration(length)}."
             if fits
-            else f"The estimate (up to {_minutes(high)}) is longer than the window "
-            f"({_minutes(length)}): lengthen the window or waive with a reason."
+            else f"The estimate (up to {format_duration(high)}) is longer than the window "
+            f"({format_duration(length)}): lengthen the window or waive with a reason."
         ),
     )
-
-
-def _minutes(value: timedelta) -> str:
-    return f"{int(value.total_seconds() // 60)} min"

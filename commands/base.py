@@ -40,11 +40,11 @@ class Reply:
 def tokenize(text: str) -> list[str]:
     """Split like a shell, tolerating the curly quotes Slack clients type."""
     if len(text) > messages.MAX_INPUT:
-        raise InputError(messages.too_long(len(text)))
+        raise InputError(messages.too_long(len(text)), syntax=True)
     try:
         return shlex.split(text.translate(_SMART_QUOTES))
     except ValueError:
-        raise InputError(messages.unbalanced_quotes()) from None
+        raise InputError(messages.unbalanced_quotes(), syntax=True) from None
 
 
 def parse_window_id(text: str) -> int:

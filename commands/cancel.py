@@ -22,7 +22,7 @@ class CancelArgs:
 
 def parse(args: list[str]) -> CancelArgs:
     if not args:
-        raise InputError(messages.missing_arguments(NAME))
+        raise InputError(messages.missing_arguments(NAME), syntax=True)
     reason = " ".join(args[1:]).strip() or None
     return CancelArgs(parse_window_id(args[0]), reason)
 

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 def parse(args: list[str]) -> int:
     if len(args) != 1:
-        raise InputError(messages.missing_arguments(NAME))
+        raise InputError(messages.missing_arguments(NAME), syntax=True)
     return parse_window_id(args[0])
 
 

@@ -18,7 +18,7 @@ _RUNNABLE = (WindowState.APPROVED, WindowState.PLANNED, WindowState.READY)
 
 def parse(args: list[str]) -> int:
     if len(args) != 1:
-        raise InputError(messages.missing_arguments(NAME))
+        raise InputError(messages.missing_arguments(NAME), syntax=True)
     return parse_window_id(args[0])
 
 

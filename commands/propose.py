@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.context import BotContext
+from bot.domain.durations import InvalidDuration, parse_duration
 from bot.domain.errors import InputError, NotAllowed
 from bot.domain.proposal import ProposalRequest
 from bot.flows.propose.flow import propose, read_request
@@ -16,7 +17,6 @@ NAME = "propose"
 QUICK = False  # reads the cluster; acks first
 
 _CU = re.compile(r"^\[?cu\d{1,3}\]?$", re.IGNORECASE)
-_LENGTH = re.compile(r"^\d+(\.\d+)?[hm](\d+m)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -36,17 +36,26 @@ def parse(args: list[str]) -> ProposeArgs | OpenForm:
     if not args:
         return OpenForm()
     if len(args) < 3:
-        raise InputError(messages.missing_arguments(NAME))
+        raise InputError(messages.missing_arguments(NAME), syntax=True)
     system, rest = args[0].lower(), args[1:]
     target = rest.pop(0)
     if rest and _CU.match(rest[0]):
         target = f"{target} {rest.pop(0)}"
     length = None
-    if len(rest) > 1 and _LENGTH.match(rest[-1]):
+    if len(rest) > 1 and is_duration(rest[-1]):
         length = rest.pop()
     if not rest:
-        raise InputError(messages.missing_arguments(NAME))
+        raise InputError(messages.missing_arguments(NAME), syntax=True)
     return ProposeArgs(system, target, " ".join(rest), length)
+
+
+def is_duration(word: str) -> bool:
+    """Whether the last word is the length (in the one duration grammar) or part of the start."""
+    try:
+        parse_duration(word)
+    except InvalidDuration:
+        return False
+    return True
 
 
 async def prepare(ctx: BotContext, invocation: Invocation, parsed: ProposeArgs) -> ProposalRequest:

@@ -129,6 +129,11 @@ def stale_catalog_sentence(
     )
 
 
+def _rank(line: Line) -> int:
+    """Release lines in order on one axis: 10.6 is next to 10.5, 11.0 next to 10.6."""
+    return line[0] * 1000 + line[1]
+
+
 def _key(v: Version) -> tuple[int, int, int, int | None]:
     return (v.major, v.minor, v.feature, v.cu)
 
@@ -237,8 +242,8 @@ class Catalog:
         if found is None:
             if self._is_beyond(v):
                 shown = self.docs_date.isoformat() if self.docs_date else None
-                raise NewerThanCatalog(text.strip(), self._labels, shown)
-            raise UnknownVersion(text.strip(), self._labels)
+                raise NewerThanCatalog(text.strip(), self.nearest_labels(v), shown)
+            raise UnknownVersion(text.strip(), self.nearest_labels(v))
         return found
 
     def _is_beyond(self, v: Version) -> bool:
@@ -250,6 +255,29 @@ class Catalog:
             return v > same[-1].version
         track = [r for r in self.releases if r.version.line == v.line and r.kind is v.kind]
         return all(r.version < v for r in track or self.releases)
+
+    def nearest_labels(self, version: Version, count: int = 8) -> list[str]:
+        """The released versions closest to one the catalog does not know, oldest first: those
+        of its own release line (nearest CU or build first), else of the nearest line."""
+        released = [r for r in self.releases if not r.preview]
+        lines = {r.version.line for r in released}
+        line = min(
+            lines, key=lambda ln: (abs(_rank(ln) - _rank(version.line)), ln), default=version.line
+        )
+        same = [r for r in released if r.version.line == line]
+        wanted = version.cu if version.cu is not None else 10**6 * version.is_main_line_only
+
+        def distance(r: Release) -> tuple[bool, int, int]:
+            if version.build is not None:
+                return (r.build is None, abs((r.build or 0) - version.build), 0)
+            return (
+                False,
+                abs(version.feature - r.version.feature),
+                abs((r.version.cu or 0) - wanted),
+            )
+
+        nearest = sorted(same, key=distance)[:count]
+        return [r.label for r in sorted(nearest, key=lambda r: r.version)]
 
     def identify(self, raw: str) -> Release:
         """The release an agent reporting ``raw`` runs; ``exact=False`` when approximated.
@@ -275,7 +303,7 @@ class Catalog:
         if found is not None:
             return found
         if v.line not in self._lines:
-            raise UnknownVersion(raw.strip(), self._labels)
+            raise UnknownVersion(raw.strip(), self.nearest_labels(v))
         if v.cu is not None:  # a CU the catalog does not list yet: the version itself is certain
             plain = v.without_build
             return Release(version=plain, label=plain.label, build=v.build, exact=False)

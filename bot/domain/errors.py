@@ -39,12 +39,22 @@ class UpgradeBotError(Exception):
 
 
 class InputError(UpgradeBotError):
-    """The input was wrong. ``hint`` shows what a right one looks like."""
+    """The input was wrong. ``hint`` shows what a right one looks like; ``syntax`` says the
+    words were not in the command's grammar (then the usage line helps; for an unknown system
+    or a start in the past it would not). Messages hold what was typed as typed: the shell
+    escapes them for Slack."""
 
-    def __init__(self, message: str, hint: str | None = None, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        field: str | None = None,
+        syntax: bool = False,
+    ) -> None:
         super().__init__(message)
         self.hint = hint
         self.field = field
+        self.syntax = syntax
 
 
 class InvalidVersion(InputError):
@@ -55,6 +65,7 @@ class InvalidVersion(InputError):
             hint="Write it like `10.5` (latest CU of main release 10.5), `10.5.0 CU3`, "
             "`10.6.4` (feature release) or `10.3.0.0-13012`.",
             field="target",
+            syntax=True,
         )
 
 
@@ -138,8 +149,9 @@ class InvalidTime(InputError):
         super().__init__(
             f"`{text[:40]}` {reason}.",
             hint='Write the start like `2026-12-02T22:00`, `"2026-12-02 22:00"` or '
-            "`tomorrow 22:00`; the length like `4h` or `90m`.",
+            "`tomorrow 22:00`; the length like `4h`, `90m` or `1h30`.",
             field="start",
+            syntax=True,
         )
 
 
@@ -158,8 +170,10 @@ class InvalidLength(InputError):
         self.text = text
         super().__init__(
             f"`{text[:20]}` is not a usable window length.",
-            hint="Write a positive length like `4h`, `90m` or `1h30m` (at most 72h).",
+            hint="Write a positive length like `4h`, `90m`, `1h30`, `1h30m`, `1.5h` or `2d` "
+            "(at most 72h).",
             field="length",
+            syntax=True,
         )
 
 

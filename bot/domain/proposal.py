@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from bot.domain.catalog import Release
-from bot.domain.estimates import DurationEstimate
+from bot.domain.estimates import DurationEstimate, estimate_duration
 from bot.domain.paths import UpgradePlan
 
 
@@ -30,6 +30,9 @@ class ProposalDetails(BaseModel):
     estimate: DurationEstimate
     warnings: list[str]
     startup_source: str = ""
+    # The start-up the estimate used (measured or configured); None in windows stored before
+    # it was kept, whose estimate is then recomputed with the configured one.
+    startup: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,19 @@ class ProposalRequest:
     start: datetime
     length: timedelta | None
     warnings: tuple[str, ...] = ()
+
+
+def window_estimate(
+    details: ProposalDetails, hotfix_count: int = 0, configured_startup: timedelta | None = None
+) -> DurationEstimate:
+    """The one estimate of a window, shown alike in the proposal, at G2 and in `/upgrade
+    status`: the proposal's own, or, once hotfixes are attached, the same plan, agents and
+    start-up with the hotfixes counted."""
+    if not hotfix_count:
+        return details.estimate
+    startup = details.startup or configured_startup or timedelta(0)
+    agents = max(len(details.agents), 1)
+    return estimate_duration(details.plan, agents, startup, hotfix_count=hotfix_count)
 
 
 def default_length(estimate: DurationEstimate) -> timedelta:

@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bot.domain.durations import InvalidDuration, format_duration, parse_duration
 from bot.domain.errors import InBlackout, InvalidLength, InvalidTime, StartInPast, WindowConflict
 from bot.domain.models import Blackout, Window
 
@@ -36,9 +36,6 @@ _DAY_WORDS = (
     | {"tues": 1, "weds": 2, "thur": 3, "thurs": 3}
 )
 _RELATIVE = re.compile(r"(today|tomorrow|[a-z]{3,9}) (?:at )?(\d{1,2}):(\d{2})")
-_LENGTH = re.compile(
-    r"(?:(\d{1,3}(?:[.,]\d{1,2})?) ?(?:hours?|hrs?|h))? ?(?:(\d{1,5}) ?(minutes?|mins?|m)?)?"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,23 +73,6 @@ def _offset_text(offset: timedelta) -> str:
     sign = "-" if offset < timedelta(0) else "+"
     minutes = abs(offset) // timedelta(minutes=1)
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def format_length(length: timedelta) -> str:
-    """A duration the way people type it: ``4h``, ``1h30m``, ``45m``, ``-2h``."""
-    minutes = length // timedelta(minutes=1)
-    sign, minutes = ("-", -minutes) if minutes < 0 else ("", minutes)
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return f"{sign}{rest}m"
-    return f"{sign}{hours}h{rest}m" if rest else f"{sign}{hours}h"
-
-
-def _span(delta: timedelta) -> str:
-    minutes = abs(delta) // timedelta(minutes=1)
-    hours, rest = divmod(minutes, 60)
-    parts = ([f"{hours} h"] if hours else []) + ([f"{rest} min"] if rest else [])
-    return " ".join(parts)
 
 
 def format_local(dt: datetime, tz: ZoneInfo) -> str:
@@ -155,11 +135,11 @@ def describe(change: DstChange, tz: ZoneInfo) -> str:
     """What a clock change inside a window means to the person running it."""
     wall = (change.at - _TICK).astimezone(tz).replace(tzinfo=None) + _TICK
     shift = change.offset_after - change.offset_before
-    amount = "one hour" if abs(shift) == timedelta(hours=1) else _span(shift)
+    amount = "one hour" if abs(shift) == timedelta(hours=1) else format_duration(abs(shift))
     way, effect = ("forward", "shorter") if shift > timedelta(0) else ("back", "longer")
     return (
         f"clocks go {way} {amount} at {wall:%H:%M} local ({wall:%Y-%m-%d}); "
-        f"the window is {_span(shift)} {effect} than its wall-clock times suggest"
+        f"the window is {format_duration(abs(shift))} {effect} than its wall-clock times suggest"
     )
 
 
@@ -260,20 +240,18 @@ def _from_relative(match: re.Match[str], text: str, now: datetime, tz: ZoneInfo)
 
 
 def parse_length(text: str) -> timedelta:
-    """Read a window length: ``4h``, ``90m``, ``1h30m``, ``2h 15m``, ``1.5h``, ``1h30``.
+    """Read a window length in the one duration grammar (bot/domain/durations.py): ``4h``,
+    ``90m``, ``1h30``, ``1h30m``, ``1.5h``, ``2d``.
 
-    The length is elapsed time, not wall-clock time. Fractions of hours are rounded to the
-    minute. Zero, negative and over 72 h are refused with :class:`InvalidLength`.
+    The length is elapsed time, not wall-clock time, rounded to the minute. Unreadable, zero,
+    negative and over 72 h are refused with :class:`InvalidLength`.
     """
-    cleaned = _clean(text)
-    match = _LENGTH.fullmatch(cleaned.lower()) if cleaned else None
-    if match is None or not cleaned:
-        raise InvalidLength(text)
-    hours, minutes, minute_unit = match.groups()
-    if minutes is not None and minute_unit is None and hours is None:
-        raise InvalidLength(cleaned)  # a bare number: hours or minutes? we do not guess
-    total = Decimal((hours or "0").replace(",", ".")) * 60 + int(minutes or 0)
-    length = timedelta(minutes=int(total.to_integral_value()))
+    cleaned = _clean(text) or ""
+    try:
+        read = parse_duration(cleaned)
+    except InvalidDuration:
+        raise InvalidLength(text) from None
+    length = timedelta(minutes=round(read / timedelta(minutes=1)))
     if not timedelta(0) < length <= MAX_LENGTH:
         raise InvalidLength(cleaned)
     return length
@@ -355,7 +333,7 @@ def validate_window(
     if start <= now:
         raise StartInPast(start.astimezone(tz))
     if not timedelta(0) < end - start <= MAX_LENGTH:
-        raise InvalidLength(format_length(end - start))
+        raise InvalidLength(format_duration(end - start))
     rivals = _rivals(system, windows, ignore_window_id)
 
     def suggest() -> list[datetime]:

@@ -8,9 +8,8 @@ from typing import Any
 
 from bot.agents.models import AdapterError, ManualStepRequired
 from bot.context import BotContext
-from bot.domain.estimates import estimate_duration
 from bot.domain.models import Window
-from bot.domain.proposal import ProposalDetails
+from bot.domain.proposal import ProposalDetails, window_estimate
 from bot.evidence.packages import (
     PackageStoreUnavailable,
     compare_with_records,
@@ -49,12 +48,9 @@ async def _scan(ctx: BotContext, names: list[str]) -> tuple[list[PackageState] |
 def _estimate_high(
     ctx: BotContext, window: Window, details: ProposalDetails, hotfix_count: int
 ) -> timedelta:
-    """The estimate's upper bound with the hotfixes attached at G2."""
-    if not hotfix_count:
-        return details.estimate.high
-    agents = max(len(details.agents), 1)
-    startup = ctx.system(window.system).startup_time
-    return estimate_duration(details.plan, agents, startup, hotfix_count=hotfix_count).high
+    """The estimate's upper bound with the hotfixes attached at G2 (the domain's one estimate)."""
+    configured = ctx.system(window.system).startup_time
+    return window_estimate(details, hotfix_count, configured).high
 
 
 async def check_window(

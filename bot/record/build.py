@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
 
+from bot.domain.durations import format_duration
 from bot.domain.errors import UnknownWindow
 from bot.domain.gates import gate_statuses
 from bot.domain.models import GATE_TITLES, AuditEntry, GateId, GateStatus, Window, WindowState
@@ -277,7 +278,8 @@ def _plan_lines(plan: PlanPart) -> list[str]:
         lines.extend(f"  - prerequisite: `{name}`" for name in step.prerequisite_packages)
     if plan.estimate_low_minutes is not None and plan.estimate_high_minutes is not None:
         low, high = plan.estimate_low_minutes, plan.estimate_high_minutes
-        lines.append(f"- **Estimate:** {_duration(low)} – {_duration(high)}")
+        shown = [format_duration(timedelta(minutes=m)) for m in (low, high)]
+        lines.append(f"- **Estimate:** {shown[0]} – {shown[1]}")
     lines.extend(f"- ⚠️ {_one_line(warning)}" for warning in plan.warnings)
     return lines
 
@@ -310,10 +312,6 @@ def _timeline_line(entry: TimelinePart, tz: ZoneInfo) -> str:
 def _when(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
     return f"{local} ({moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
-
-
-def _duration(minutes: int) -> str:
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 def _one_line(text: str) -> str:

@@ -24,10 +24,11 @@ _PRE = re.compile(r"```\n?(.*?)\n?```", re.DOTALL)
 _CODE = re.compile(r"`([^`\n]+)`")
 _CONTROL = re.compile(r"<([^<>\n]*)>")
 _SAFE_URL = re.compile(r"^(?:https?://|mailto:)[^\s\"'<>\\`]+$", re.IGNORECASE)
+# A marker followed by a space or a zero-width space opens nothing (bot/escape.py relies on it).
 _FORMATS = (
-    (re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])"), "b"),
-    (re.compile(r"(?<![\w_])_(?!\s)([^_\n]+?)(?<!\s)_(?![\w_])"), "i"),
-    (re.compile(r"(?<![\w~])~(?!\s)([^~\n]+?)(?<!\s)~(?![\w~])"), "s"),
+    (re.compile(r"(?<![\w*])\*(?![\s\u200b])([^*\n]+?)(?<!\s)\*(?![\w*])"), "b"),
+    (re.compile(r"(?<![\w_])_(?![\s\u200b])([^_\n]+?)(?<!\s)_(?![\w_])"), "i"),
+    (re.compile(r"(?<![\w~])~(?![\s\u200b])([^~\n]+?)(?<!\s)~(?![\w~])"), "s"),
 )
 _QUOTE = re.compile(r"^&gt; ?(.*)$", re.MULTILINE)
 # The shortcodes bots commonly write; any other stays as typed.

@@ -18,6 +18,7 @@ All of them are read the same way here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import secrets
 import time
@@ -42,6 +43,7 @@ from bot.sandbox.slack_workspace import DEFAULT_WORKSPACE, Workspace
 
 _JSON_FIELDS = ("blocks", "attachments", "view", "metadata", "user_auth_blocks")
 _SERVER_ERRORS = {500: "internal_error", 503: "service_unavailable"}
+_RECHECK_SECONDS = 0.02
 
 
 @dataclass
@@ -175,7 +177,8 @@ class SlackStub:
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         """Return once ``predicate()`` holds; it is re-checked after every call, change to
-        the workspace, Socket Mode ack, connect and disconnect."""
+        the workspace, Socket Mode ack, connect and disconnect, and at least every 20 ms (so it
+        may read the bot's database too). ``TimeoutError`` after ``timeout`` seconds."""
         await self._wait_until(predicate, timeout)
 
     def messages(self, channel: str) -> list[StoredMessage]:
@@ -475,9 +478,13 @@ class SlackStub:
         self._changed = asyncio.Event()
 
     async def _wait_until(self, predicate: Callable[[], bool], timeout: float) -> None:
+        # Woken by every change here, and every few milliseconds besides: a predicate may read
+        # what the bot does after its last Slack call (the database, a state), and must not
+        # depend on a later Slack call happening to wake it (issue 11).
         async with asyncio.timeout(timeout):
             while not predicate():
-                await self._changed.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), _RECHECK_SECONDS)
 
 
 async def _read_args(request: web.Request) -> tuple[dict[str, Any], str | None, str | None]:

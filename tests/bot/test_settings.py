@@ -75,7 +75,7 @@ systems:
         (BASE.replace("simulated", "magic"), ["systems.lab.adapter.kind (line 5)", "simulated"]),
         (BASE + "four_eys: true\n", ["four_eys (line 6)", "not a setting"]),
         (BASE + "roles: {approvers: [anna]}\n", ["roles.approvers (line 6)", "'anna'", "user id"]),
-        (BASE + "schedule: {precheck_lead: tomorrow}\n", ["schedule.precheck_lead", "24h"]),
+        (BASE + "schedule: {precheck_lead: tomorrow}\n", ["schedule.precheck_lead", "1h30m"]),
         (
             BASE + "blackouts: [{name: x, start: 2026-12-02T10:00, end: 2026-12-01T10:00}]\n",
             ["blackouts.0 (line 6)", "ends before it starts"],

@@ -83,7 +83,7 @@ def test_the_estimate_fits_or_says_how_to_settle_it() -> None:
     fits = estimate_result(90 * MIN, 120 * MIN)
     assert (fits.status, fits.summary) == (
         CheckStatus.PASS,
-        "Estimate up to 90 min in a window of 120 min.",
+        "Estimate up to 1h30m in a window of 2h.",
     )
     too_long = estimate_result(121 * MIN, 120 * MIN)
     assert too_long.status is CheckStatus.FAIL

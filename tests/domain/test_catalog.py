@@ -96,13 +96,27 @@ class TestResolve:
         assert CATALOG.resolve(text).label == label
 
     @pytest.mark.parametrize(
-        "text", ["10.7", "11.0", "10.5.0 CU40", "10.4.0.0-99999", "10.5.0.0-15230", "10.6.13"]
+        ("text", "line", "nearest"),
+        [
+            ("10.7", "10.6.", "10.6.0 CU6"),  # 10.7 is only a preview: the line below
+            ("11.0", "10.6.", "10.6.0"),
+            ("10.5.0 CU40", "10.5.", "10.5.0 CU18"),
+            ("10.3.0 CU50", "10.3.", "10.3.0 CU22"),
+            ("10.4.0.0-99999", "10.4.", "10.4.0"),
+            ("10.5.0.0-15230", "10.5.", "10.5.0"),
+            ("10.6.13", "10.6.", "10.6.9"),
+            ("9.9", "9.6.", "9.6.0"),
+        ],
     )
-    def test_unknown_targets_list_what_the_catalog_knows(self, text: str) -> None:
+    def test_unknown_targets_list_the_nearest_known_ones_of_their_release_line(
+        self, text: str, line: str, nearest: str
+    ) -> None:
         with pytest.raises(UnknownVersion) as caught:
             CATALOG.resolve(text)
-        assert caught.value.known == CATALOG.known_labels()
-        assert caught.value.hint is not None and "10.6.9" in caught.value.hint
+        known = caught.value.known
+        assert known and len(known) <= 8 and all(label.startswith(line) for label in known)
+        assert nearest in known and set(known) <= set(CATALOG.known_labels())
+        assert caught.value.hint is not None and nearest in caught.value.hint
 
     def test_an_explicit_preview_resolves_so_the_planner_can_explain(self) -> None:
         assert CATALOG.resolve("10.7.0").preview is True

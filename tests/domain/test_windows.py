@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.durations import format_duration
 from bot.domain.errors import InBlackout, InvalidLength, InvalidTime, StartInPast, WindowConflict
 from bot.domain.models import Blackout, Window, WindowState
 from bot.domain.windows import (
@@ -19,7 +20,6 @@ from bot.domain.windows import (
     LocalStart,
     describe,
     dst_transitions,
-    format_length,
     format_local,
     localize,
     next_free_starts,
@@ -273,6 +273,7 @@ def test_localize_without_text_names_the_wall_time() -> None:
         ("72h", 72 * H),
         ("71h60m", 72 * H),
         ("1m", M),
+        ("2d", 48 * H),
     ],
 )
 def test_parse_length_reads_every_form(text: str, length: timedelta) -> None:
@@ -309,7 +310,7 @@ def test_unusable_lengths_are_refused(text: str) -> None:
     [(4 * H, "4h"), (90 * M, "1h30m"), (45 * M, "45m"), (-2 * H, "-2h"), (timedelta(0), "0m")],
 )
 def test_format_length_writes_lengths_as_people_type_them(length: timedelta, text: str) -> None:
-    assert format_length(length) == text
+    assert format_duration(length) == text
     if length > timedelta(0):
         assert parse_length(text) == length
 
@@ -370,19 +371,19 @@ def test_dst_transitions_accepts_bounds_in_any_zone() -> None:
             DstChange(at=utc(2026, 10, 25, 1), offset_before=2 * H, offset_after=H),
             BRUSSELS,
             "clocks go back one hour at 03:00 local (2026-10-25); "
-            "the window is 1 h longer than its wall-clock times suggest",
+            "the window is 1h longer than its wall-clock times suggest",
         ),
         (
             DstChange(at=utc(2026, 3, 29, 1), offset_before=H, offset_after=2 * H),
             BRUSSELS,
             "clocks go forward one hour at 02:00 local (2026-03-29); "
-            "the window is 1 h shorter than its wall-clock times suggest",
+            "the window is 1h shorter than its wall-clock times suggest",
         ),
         (
             DstChange(at=utc(2026, 3, 8, 7), offset_before=-5 * H, offset_after=-4 * H),
             NEW_YORK,
             "clocks go forward one hour at 02:00 local (2026-03-08); "
-            "the window is 1 h shorter than its wall-clock times suggest",
+            "the window is 1h shorter than its wall-clock times suggest",
         ),
     ],
 )
@@ -397,8 +398,8 @@ def test_describe_handles_a_half_hour_change() -> None:
     [change] = dst_transitions(utc(2026, 4, 4, 12), utc(2026, 4, 4, 18), LORD_HOWE)
     assert change.offset_before - change.offset_after == 30 * M
     assert describe(change, LORD_HOWE) == (
-        "clocks go back 30 min at 02:00 local (2026-04-05); "
-        "the window is 30 min longer than its wall-clock times suggest"
+        "clocks go back 30m at 02:00 local (2026-04-05); "
+        "the window is 30m longer than its wall-clock times suggest"
     )
 
 
@@ -624,7 +625,7 @@ def test_start_in_past_is_shown_in_the_config_zone() -> None:
 
 @pytest.mark.parametrize(
     ("length", "shown"),
-    [(timedelta(0), "`0m`"), (-2 * H, "`-2h`"), (72 * H + M, "`72h1m`"), (100 * H, "`100h`")],
+    [(timedelta(0), "`0m`"), (-2 * H, "`-2h`"), (72 * H + M, "`72h01m`"), (100 * H, "`100h`")],
 )
 def test_an_empty_negative_or_too_long_window_is_refused(length: timedelta, shown: str) -> None:
     start = utc(2026, 6, 1)

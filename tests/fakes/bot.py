@@ -198,6 +198,20 @@ class Harness:
         await self.stub.wait_until(lambda: len(self.stub.ephemerals(user)) >= count, timeout)
         return self.ephemeral_texts(user)
 
+    async def wait_told(self, user: str, needle: str, timeout: float = 5.0) -> str:
+        """The ephemeral to ``user`` that says ``needle``, once it came: not the n-th one, as
+        another answer (the proposal's confirmation) may arrive before or after it."""
+
+        def told() -> list[str]:
+            return [t for t in self.ephemeral_texts(user) if needle in t]
+
+        try:
+            await self.stub.wait_until(lambda: bool(told()), timeout)
+        except TimeoutError:
+            told_instead = self.ephemeral_texts(user)
+            raise AssertionError(f"{user} was not told {needle!r}: {told_instead}") from None
+        return told()[-1]
+
 
 @pytest.fixture
 def clock() -> FakeClock:

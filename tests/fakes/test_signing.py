@@ -179,4 +179,8 @@ async def test_a_bolt_app_accepts_signed_requests_and_refuses_unsigned_ones(
     assert (signed.status, forged.status) == (200, 401)
     assert len(clicks) == 1
     assert clicks[0]["message"]["ts"] == posted["ts"]
+    # Bolt answers once the listener acked; the respond() after it may still be on its way.
+    await slack_stub.wait_until(
+        lambda: slack_stub.messages("C0UPGRADES")[0].text == "Approved by Bob"
+    )
     assert slack_stub.messages("C0UPGRADES")[0].text == "Approved by Bob"

@@ -29,7 +29,7 @@ async def assert_nothing_happened(bot: Harness) -> None:
         ("propose lab 11.9 2026-12-02T22:00 4h", ["catalog does not know", "Known versions"]),
         ("propose lab 10.5 2026-12-22T22:00 4h", ["Year-end freeze", "2026-12-20"]),
         ("propose lab 10.5 2026-12-02T22:00 0m", ["not a usable window length", "4h"]),
-        ("propose lab 10.5", ["needs more arguments", "propose <system>"]),
+        ("propose lab 10.5", ["needs more arguments", "propose &lt;system&gt;"]),
         ("frobnicate", ["not an `/upgrade` subcommand", "`propose`"]),
         ("status twelve", ["no window `twelve`", "#12"]),
         ("status 99", ["no window `#99`"]),
@@ -44,6 +44,31 @@ async def test_bad_input_is_explained_and_changes_nothing(
     for needle in needles:
         assert needle in answer
     assert "Traceback" not in answer
+    await assert_nothing_happened(bot)
+
+
+@pytest.mark.parametrize(
+    ("text", "usages"),
+    [
+        ("propose lab 10.5", 1),  # the words are not the grammar: the usage line, once
+        ("propose lab 10.5 2026-13-45T22:00 4h", 1),
+        ("frobnicate", 1),
+        ("propose moon 10.5 2026-12-02T22:00 4h", 0),  # right words, unknown system
+        ("propose lab 10.5 2026-11-01T22:00 4h", 0),
+        ("status 99", 0),
+    ],
+)
+async def test_the_usage_line_shows_only_when_the_syntax_was_wrong(
+    bot: Harness, text: str, usages: int
+) -> None:
+    answer = await bot.command(text)
+    assert answer.count("Usage:") == usages, answer
+    await assert_nothing_happened(bot)
+
+
+async def test_typed_markup_in_a_refusal_is_shown_as_text(bot: Harness) -> None:
+    answer = await bot.command("propose <!channel> 10.5 2026-12-02T22:00 4h")
+    assert "`&lt;!channel&gt;`" in answer and "<!channel>" not in answer
     await assert_nothing_happened(bot)
 
 

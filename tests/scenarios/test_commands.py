@@ -42,7 +42,7 @@ async def test_status_shows_gates_and_who_acknowledged(bot: Harness) -> None:
     await bot.click(Action.APPROVE, message, APPROVER)
     await bot.stub.wait_for("chat.update")
     answer = await bot.command("status #1")
-    assert "G1 Window approved: approve by <@U0ANNA>" in answer
+    assert "G1 Window approved: approved by <@U0ANNA>" in answer
     assert "G2 Details established: open" in answer
 
 

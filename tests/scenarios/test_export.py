@@ -85,7 +85,7 @@ async def test_export_puts_the_markdown_and_the_json_in_the_thread_with_names(
 @pytest.mark.parametrize(
     ("text", "needles"),
     [
-        ("export", ["needs more arguments", "export <id>"]),
+        ("export", ["needs more arguments", "export &lt;id&gt;"]),
         ("export abc", ["no window `abc`", "#12"]),
         ("export 1 2", ["needs more arguments"]),
     ],

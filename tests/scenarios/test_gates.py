@@ -4,11 +4,14 @@ reminders and expiry."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.agents.models import Severity
 from bot.domain.models import GateId, WindowState
+from bot.domain.proposal import ProposalDetails
+from bot.flows.propose.blocks import estimate_span
 from bot.ids import Action, GateAction
 from storage import (
     get_window,
@@ -135,6 +138,9 @@ async def test_only_operators_tick_the_checklist(bot: Harness) -> None:
     await bot.click(GateAction.DETAIL_CONFIRM, _with_value(checklist, "1:backup"), STRANGER)
     (refusal,) = await bot.wait_ephemeral(STRANGER)
     assert "only operators" in refusal
+    assert "Ask one of them: <@U0OLGA> <@U0ALEX>." in refusal
+    # The checklist is a reply in the window's thread: the refusal is shown there, too.
+    assert bot.stub.ephemerals(STRANGER)[-1].thread_ts == bot.proposals()[-1].ts
     assert [a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G2] == []
 
 
@@ -148,6 +154,13 @@ async def test_a_waiver_needs_a_reason(bot: Harness) -> None:
         view, {"reason": {"reason_input": {"type": "plain_text_input", "value": ""}}}, OPERATOR
     )
     assert "errors" in body
+    element = view["blocks"][1]
+    assert element["element"]["min_length"] == 15 and "at least 15" in element["hint"]["text"]
+    _, body = await bot.submit(
+        view, {"reason": {"reason_input": {"type": "plain_text_input", "value": "ok"}}}, OPERATOR
+    )
+    assert "at least 15 characters; this is 2" in json.loads(body)["errors"]["reason"]
+    assert [a for a in list_acks(bot.ctx.db, 1) if a.gate is GateId.G2] == []
     status, body = await bot.submit(
         view,
         {
@@ -161,6 +174,10 @@ async def test_a_waiver_needs_a_reason(bot: Harness) -> None:
         OPERATOR,
     )
     assert status == 200 and body == ""
+    # The submission is acked before the work; wait for the acknowledgement it stores.
+    await bot.stub.wait_until(
+        lambda: any(a.decision == "waive:hotfixes" for a in list_acks(bot.ctx.db, 1))
+    )
     waived = [a for a in list_acks(bot.ctx.db, 1) if a.decision == "waive:hotfixes"]
     assert waived and waived[0].reason == "no hotfixes exist for 10.5.0 CU18"
     await bot.stub.wait_until(lambda: "Waived by" in texts(reply(bot, "Details checklist")))
@@ -216,8 +233,7 @@ async def test_a_precheck_with_failures_cannot_be_accepted(bot: Harness) -> None
     summary = await travel_to_precheck(bot)
     assert "Upload failed on dma-lab-02" in texts(summary)
     await bot.click(GateAction.PRECHECK_ACCEPT, summary, OPERATOR)
-    refusal = await bot.wait_ephemeral(OPERATOR, count=2)
-    assert "failing item" in refusal[-1]
+    await bot.wait_told(OPERATOR, "failing item")
     assert get_window(bot.ctx.db, 1).state is WindowState.PLANNED  # type: ignore[union-attr]
 
 
@@ -225,8 +241,7 @@ async def test_the_precheck_cannot_be_accepted_while_g2_is_open(bot: Harness) ->
     await approved(bot)
     summary = await travel_to_precheck(bot)
     await bot.click(GateAction.PRECHECK_ACCEPT, summary, OPERATOR)
-    refusal = await bot.wait_ephemeral(OPERATOR, count=2)
-    assert "details checklist (G2)" in refusal[-1]
+    await bot.wait_told(OPERATOR, "details checklist (G2)")
 
 
 async def test_an_unreachable_agent_shows_in_the_precheck_as_a_failure(bot: Harness) -> None:
@@ -321,6 +336,26 @@ async def test_a_hotfix_that_is_not_in_the_store_is_refused(bot: Harness) -> Non
         }
     }
     await bot.submit(opened.response["view"], values, OPERATOR)
-    refusal = await bot.wait_ephemeral(OPERATOR)
-    assert "Not in the package store" in refusal[-1]
+    await bot.wait_told(OPERATOR, "Not in the package store")
     assert list_hotfixes(bot.ctx.db, 1) == []
+
+
+async def test_the_estimate_reads_the_same_in_the_proposal_at_g2_and_in_status(
+    bot: Harness,
+) -> None:
+    await approved(bot)
+    proposed = ProposalDetails.model_validate(get_window(bot.ctx.db, 1).plan)  # type: ignore[union-attr]
+    span = estimate_span(proposed.estimate)
+    assert f"*Estimate*\n{span}" in texts(bot.proposals()[-1].to_slack())
+    assert f"Estimate: {span}" in await bot.command("status 1", user=OPERATOR)
+
+    hotfix = "Hotfix RN41234.dmupgrade"
+    (bot.tmp_path / "packages" / hotfix).write_bytes(b"placeholder hotfix")
+    await settle(bot, "hotfixes", hotfixes=(hotfix,))
+    run = latest_check_run(bot.ctx.db, 1, "details")
+    assert run is not None
+    fits = next(r for r in run.results if r["key"] == "estimate_fits")
+    status = await bot.command("status 1", user=OPERATOR)
+    shown = status.split("Estimate: ", 1)[1].split("\n", 1)[0]
+    assert shown != span, "the hotfix counts in the estimate"
+    assert f"up to {shown.split(' – ')[1]}" in fits["summary"]

@@ -6,6 +6,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.domain.models import GateId, WindowState
 from bot.ids import Action
 from storage import get_window, list_acks, list_audit, list_windows, verify_audit_chain
@@ -69,8 +71,9 @@ async def test_a_proposal_is_planned_stored_and_posted_with_approve_and_reject(
     assert "Failover pair" in shown
     assert buttons(message) == [Action.APPROVE, Action.REJECT]
     assert message["text"].startswith("Upgrade proposal #1")
-    # the message reference is stored just after the post returns: wait for it, not for luck
-    await bot.stub.wait_until(lambda: getattr(get_window(bot.ctx.db, 1), "message_ts", None))
+    # The bot stores the message's ts and audits "posted" after Slack answered the post: wait
+    # for that, not for the post itself (issue 11).
+    await bot.stub.wait_until(lambda: len(list_audit(bot.ctx.db, 1)) >= 2)
     window = get_window(bot.ctx.db, 1)
     assert window is not None and window.state is WindowState.PROPOSED
     assert window.message_ts == message["ts"]
@@ -111,6 +114,8 @@ async def test_someone_without_the_role_is_told_why_and_nothing_changes(bot: Har
     await bot.click(Action.APPROVE, message, STRANGER)
     refusal = await bot.wait_ephemeral(STRANGER)
     assert "only approvers may approve" in refusal[-1]
+    assert "Ask one of them: <!subteam^S0ADMINS> <@U0ANNA>." in refusal[-1]
+    assert bot.stub.ephemerals(STRANGER)[-1].thread_ts is None  # the proposal is in the channel
     assert bot.stub.calls_to("chat.update") == []
     assert get_window(bot.ctx.db, 1).state is WindowState.PROPOSED  # type: ignore[union-attr]
     assert list_acks(bot.ctx.db, 1) == []
@@ -201,6 +206,26 @@ async def test_a_cancelled_window_accepts_no_decision(bot: Harness) -> None:
     assert list_acks(bot.ctx.db, 1) == []
 
 
+async def test_a_cancel_reason_is_stored_as_typed_and_shown_escaped(bot: Harness) -> None:
+    await propose(bot)
+    answer = await bot.command("cancel 1 <!channel> <!here> vendor delay", user=PROPOSER)
+    assert "Cancelled #1" in answer
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None and window.reason == "<!channel> <!here> vendor delay"
+    await bot.stub.wait_until(lambda: "Cancelled" in texts(bot.proposals()[-1].to_slack()))
+    shown = texts(bot.proposals()[-1].to_slack())
+    assert "&lt;!channel&gt; &lt;!here&gt; vendor delay" in shown
+    assert "<!channel>" not in shown and "<!here>" not in shown
+
+
+@pytest.mark.parametrize("length", ["1h30", "1h30m", "1.5h", "90m"])
+async def test_a_typed_length_in_any_accepted_form_is_read(bot: Harness, length: str) -> None:
+    message = await propose(bot, f"propose lab 10.5 2026-12-02T22:00 {length}")
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None and window.length == timedelta(minutes=90)
+    assert "1h30m" in texts(message)
+
+
 async def test_a_stranger_may_not_cancel(bot: Harness) -> None:
     await propose(bot)
     answer = await bot.command("cancel 1", user=STRANGER)
@@ -227,7 +252,7 @@ async def test_a_decision_stays_stored_when_slack_is_down(bot: Harness) -> None:
     await bot.stub.wait_until(lambda: len(bot.stub.calls_to("chat.update")) >= 4, timeout=15)
     assert get_window(bot.ctx.db, 1).state is WindowState.APPROVED  # type: ignore[union-attr]
     answer = await bot.command("status 1", user=STRANGER)
-    assert f"approve by <@{APPROVER}>" in answer
+    assert f"approved by <@{APPROVER}>" in answer
 
 
 async def test_the_window_length_defaults_to_the_estimate_rounded_up(bot: Harness) -> None:

@@ -29,7 +29,9 @@ class Listeners:
         work = self._decided(
             payload.window_id, payload.user.id, WindowEvent.APPROVE, None, payload.slack_action
         )
-        await guarded(self.ctx, payload.channel_id, payload.user.id, work)
+        await guarded(
+            self.ctx, payload.channel_id, payload.user.id, work, thread_ts=payload.thread_ts
+        )
 
     async def _decided(
         self, window_id: int, user: str, event: WindowEvent, reason: str | None, action: str
@@ -43,7 +45,7 @@ class Listeners:
         if payload.window_id is None:
             return
         work = self._ask_reason(payload.window_id, payload.user.id, channel, payload.trigger_id)
-        await guarded(self.ctx, channel, payload.user.id, work)
+        await guarded(self.ctx, channel, payload.user.id, work, thread_ts=payload.thread_ts)
 
     async def _ask_reason(
         self, window_id: int, user: str, channel: str, trigger_id: str | None

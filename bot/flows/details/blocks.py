@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.blocks import MAX_BLOCKS, button, context_block, section
 from bot.domain.models import Window
+from bot.escape import escape
 from bot.ids import GateAction
 from checks.checklist import Item, ItemStatus
 
@@ -39,7 +40,7 @@ def details_blocks(window: Window, items: Sequence[Item]) -> Blocks:
         if item.summary:
             line += f"\n{item.summary}"
         if item.status is ItemStatus.WAIVED:
-            line += f"\n_Waived by <@{item.by}>: {item.reason}_"
+            line += f"\n_Waived by <@{item.by}>: {escape(item.reason or '')}_"
         elif item.status is ItemStatus.OK and item.by:
             line += f"\n_Confirmed by <@{item.by}>_"
         blocks.append(section(line))

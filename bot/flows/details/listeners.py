@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 
+from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, WindowState
@@ -34,8 +35,11 @@ class Listeners:
             payload.slack_action,
             payload.trigger_id,
             payload.channel_id,
+            payload.thread_ts,
         )
-        await guarded(self.ctx, payload.channel_id, payload.user.id, work)
+        await guarded(
+            self.ctx, payload.channel_id, payload.user.id, work, thread_ts=payload.thread_ts
+        )
 
     async def _confirm(
         self,
@@ -45,6 +49,7 @@ class Listeners:
         action: str,
         trigger_id: str | None = None,
         channel: str = "",
+        thread_ts: str | None = None,
     ) -> None:
         window = load_window(self.ctx, window_id)
         if item == "hotfixes":
@@ -55,7 +60,7 @@ class Listeners:
             candidates = hotfix_candidates(self.ctx, window)
             await self.ctx.client.views_open(
                 trigger_id=trigger_id,
-                view=hotfix_modal(window.id, window.label, candidates, channel),
+                view=hotfix_modal(window.id, window.label, candidates, channel, thread_ts),
             )
             return
         await settle_item(self.ctx, window, item, user, slack_action=action)
@@ -69,7 +74,10 @@ class Listeners:
         work = self._hotfixes(
             int(meta.get("window_id", 0)), names, payload.user.id, payload.view.id
         )
-        await guarded(self.ctx, str(meta.get("channel", "")), payload.user.id, work)
+        thread = str(meta.get("thread_ts") or "") or None
+        await guarded(
+            self.ctx, str(meta.get("channel", "")), payload.user.id, work, thread_ts=thread
+        )
 
     async def _hotfixes(self, window_id: int, names: list[str], user: str, view_id: str) -> None:
         window = load_window(self.ctx, window_id)
@@ -81,7 +89,7 @@ class Listeners:
         window_id, item = value_window_and_key(payload.action.value)
         channel = payload.channel_id
         work = self._ask_waiver(window_id, item, payload, channel)
-        await guarded(self.ctx, channel, payload.user.id, work)
+        await guarded(self.ctx, channel, payload.user.id, work, thread_ts=payload.thread_ts)
 
     async def _ask_waiver(
         self, window_id: int, item: str, payload: ActionPayload, channel: str
@@ -100,8 +108,9 @@ class Listeners:
         payload = ViewPayload.model_validate(body)
         meta = metadata(payload.view.private_metadata)
         reason = (payload.view.value(Block.REASON, Input.REASON) or "").strip()
-        if not reason:
-            await ack(response_action="errors", errors={Block.REASON.value: "Say why."})
+        if len(reason) < messages.MIN_WAIVER_REASON:
+            too_short = messages.waiver_too_short(len(reason))
+            await ack(response_action="errors", errors={Block.REASON.value: too_short})
             return
         try:
             window = load_window(self.ctx, int(meta.get("window_id", 0)))

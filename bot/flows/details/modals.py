@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot import messages
 from bot.blocks import input_block
 from bot.ids import Block, GateView, Input
 
@@ -30,14 +31,22 @@ def waive_modal(
                     "type": "plain_text_input",
                     "action_id": Input.REASON.value,
                     "multiline": True,
+                    "min_length": messages.MIN_WAIVER_REASON,
                     "max_length": 500,
                 },
+                hint=messages.waiver_hint(),
             ),
         ],
     }
 
 
-def hotfix_modal(window_id: int, label: str, candidates: list[str], channel: str) -> dict[str, Any]:
+def hotfix_modal(
+    window_id: int,
+    label: str,
+    candidates: list[str],
+    channel: str,
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
     """Which hotfix packages from the store to install after the last step (none is an answer)."""
     blocks: list[dict[str, Any]] = [
         {
@@ -85,7 +94,9 @@ def hotfix_modal(window_id: int, label: str, candidates: list[str], channel: str
     return {
         "type": "modal",
         "callback_id": GateView.HOTFIXES.value,
-        "private_metadata": json.dumps({"window_id": window_id, "channel": channel}),
+        "private_metadata": json.dumps(
+            {"window_id": window_id, "channel": channel, "thread_ts": thread_ts}
+        ),
         "title": {"type": "plain_text", "text": f"Hotfixes for {label}"[:24]},
         "submit": {"type": "plain_text", "text": "Confirm"},
         "close": {"type": "plain_text", "text": "Back"},

@@ -8,6 +8,7 @@ from typing import Any
 from bot.agents.models import UpgradeRun
 from bot.blocks import MAX_BLOCKS, context_block, section, sure_button
 from bot.domain.models import Window
+from bot.escape import escape
 from bot.ids import RunAction
 from storage import UpgradeStep
 
@@ -58,13 +59,13 @@ def halt_blocks(
     logs = (
         f"`{run.log_path}` on {where}"
         if run and run.log_path
-        else r"`C:\Skyline DataMiner\Upgrades\Packages\<package>\progress.log` on each agent"
+        else r"`C:\Skyline DataMiner\Upgrades\Packages\&lt;package&gt;\progress.log` on each agent"
     )
     value = f"{window.id}:{step.position}:{step.attempt}"
     return [
         section(
             f"❌ *Step {step.position} failed* on {where}: `{step.package}`\n"
-            f"{step.error or (run.error if run else '') or 'no reason given'}"
+            f"{escape(step.error or (run.error if run else '') or 'no reason given')}"
         ),
         section(f"*Cluster now*\n{cluster}"),
         section(

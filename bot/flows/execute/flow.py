@@ -633,7 +633,7 @@ async def abort(ctx: BotContext, window: Window, position: int, user: str, actio
     await ctx.roles.require(GateId.G4, user)
     halted_step(ctx, window, position)
     reason = (
-        f"aborted by <@{user}> after step {position} failed; follow the rollback plan "
+        f"aborted after step {position} failed; follow the rollback plan "
         "(restore the VM snapshot or backup taken before the window)"
     )
     window = move(
@@ -645,6 +645,8 @@ async def abort(ctx: BotContext, window: Window, position: int, user: str, actio
         reason=reason,
         slack_action=action,
     )
-    await post_keyed(ctx, window, f"aborted:{position}", f"⏹ {window.label} {reason}.")
+    # The reason is stored and shown escaped like a person's; the mention goes beside it.
+    said = f"⏹ {window.label} {reason} (<@{user}>)."
+    await post_keyed(ctx, window, f"aborted:{position}", said)
     await refresh_proposal(ctx, window, announce=False)
     return window

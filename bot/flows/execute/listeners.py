@@ -23,7 +23,13 @@ class Listeners:
     async def _click(self, ack: AsyncAck, body: dict[str, Any], work: Any) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        await guarded(self.ctx, payload.channel_id, payload.user.id, work(payload))
+        await guarded(
+            self.ctx,
+            payload.channel_id,
+            payload.user.id,
+            work(payload),
+            thread_ts=payload.thread_ts,
+        )
 
     async def on_retry(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await self._click(ack, body, self._retry)

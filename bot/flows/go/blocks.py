@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks import button, sure_button
+from bot.domain.durations import format_duration
 from bot.domain.gates import gate_statuses
 from bot.domain.models import GateId, Window
-from bot.domain.windows import format_length, to_slack_date
+from bot.domain.windows import to_slack_date
+from bot.escape import escape
 from bot.ids import RunAction
 
 
@@ -24,8 +26,8 @@ def go_blocks(window: Window) -> list[dict[str, Any]]:
             "text": {
                 "type": "mrkdwn",
                 "text": (
-                    f"*G4 · Go* for {window.label}: {window.system} → *{window.target}*, "
-                    f"{to_slack_date(window.start)} ({format_length(window.length)}).\n"
+                    f"*G4 · Go* for {window.label}: {escape(window.system)} → *{window.target}*, "
+                    f"{to_slack_date(window.start)} ({format_duration(window.length)}).\n"
                     f"Gates: {gates}. A person must give the go; the bot checks health once more "
                     "and asks you to confirm the backup."
                 ),

@@ -25,13 +25,19 @@ class Listeners:
         await ack()
         payload = ActionPayload.model_validate(body)
         channel = payload.channel_id
-        await guarded(self.ctx, channel, payload.user.id, self._open_go(payload, channel))
+        await guarded(
+            self.ctx,
+            channel,
+            payload.user.id,
+            self._open_go(payload, channel),
+            thread_ts=payload.thread_ts,
+        )
 
     async def _open_go(self, payload: ActionPayload, channel: str) -> None:
         window = load_window(self.ctx, value_ids(payload.action.value)[0])
         await check_may_go(self.ctx, window, payload.user.id)
         await self.ctx.client.views_open(
-            trigger_id=payload.trigger_id, view=go_modal(window, channel)
+            trigger_id=payload.trigger_id, view=go_modal(window, channel, payload.thread_ts)
         )
 
     async def on_go_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -46,7 +52,8 @@ class Listeners:
         await ack()
         user = payload.user.id
         work = self._go(int(meta.get("window_id", 0)), user, payload.view.id)
-        await guarded(self.ctx, str(meta.get("channel", "")), user, work)
+        thread = str(meta.get("thread_ts") or "") or None
+        await guarded(self.ctx, str(meta.get("channel", "")), user, work, thread_ts=thread)
 
     async def _go(self, window_id: int, user: str, view_id: str) -> None:
         await go_and_run(self.ctx, load_window(self.ctx, window_id), user, f"go@{view_id}")

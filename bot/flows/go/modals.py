@@ -6,14 +6,17 @@ import json
 from typing import Any
 
 from bot.domain.models import Window
+from bot.escape import escape
 from bot.ids import Block, Input, RunView
 
 
-def go_modal(window: Window, channel: str) -> dict[str, Any]:
+def go_modal(window: Window, channel: str, thread_ts: str | None = None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": RunView.GO.value,
-        "private_metadata": json.dumps({"window_id": window.id, "channel": channel}),
+        "private_metadata": json.dumps(
+            {"window_id": window.id, "channel": channel, "thread_ts": thread_ts}
+        ),
         "title": {"type": "plain_text", "text": f"Start {window.label}?"},
         "submit": {"type": "plain_text", "text": "Start the upgrade"},
         "close": {"type": "plain_text", "text": "Not now"},
@@ -23,9 +26,9 @@ def go_modal(window: Window, channel: str) -> dict[str, Any]:
                 "text": {
                     "type": "mrkdwn",
                     "text": (
-                        f"This starts the upgrade of *{window.system}* to *{window.target}* "
-                        "on every agent of the cluster, failover pairs simultaneously. It "
-                        "cannot be undone from here."
+                        f"This starts the upgrade of *{escape(window.system)}* to "
+                        f"*{window.target}* on every agent of the cluster, failover pairs "
+                        "simultaneously. It cannot be undone from here."
                     ),
                 },
             },

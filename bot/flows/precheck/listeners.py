@@ -27,7 +27,9 @@ class Listeners:
         payload = ActionPayload.model_validate(body)
         window_id, run = value_window_and_key(payload.action.value)
         work = self._accept(window_id, int(run or 0), payload.user.id, payload.slack_action)
-        await guarded(self.ctx, payload.channel_id, payload.user.id, work)
+        await guarded(
+            self.ctx, payload.channel_id, payload.user.id, work, thread_ts=payload.thread_ts
+        )
 
     async def _accept(self, window_id: int, run_id: int, user: str, action: str) -> None:
         window = load_window(self.ctx, window_id)
@@ -39,7 +41,7 @@ class Listeners:
         window_id, _ = value_window_and_key(payload.action.value)
         channel = payload.channel_id
         work = self._rerun(window_id, payload.user.id, channel)
-        await guarded(self.ctx, channel, payload.user.id, work)
+        await guarded(self.ctx, channel, payload.user.id, work, thread_ts=payload.thread_ts)
 
     async def _rerun(self, window_id: int, user: str, channel: str) -> None:
         window = load_window(self.ctx, window_id)

@@ -4,7 +4,6 @@ the window lines of `/upgrade list` and `/upgrade status`. Pure functions of sto
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,36 +17,33 @@ from bot.blocks import (
     context_block,
     section,
 )
+from bot.domain.durations import format_duration
+from bot.domain.estimates import DurationEstimate
 from bot.domain.gates import gate_statuses, owed
 from bot.domain.models import GATE_TITLES, Acknowledgement, GateStatus, Window, WindowState
 from bot.domain.proposal import ProposalDetails
 from bot.domain.requirements import describe_requirements
 from bot.domain.windows import format_local, to_slack_date
+from bot.escape import escape
 from bot.ids import Action, Block
+from bot.messages import decision_words
+from checks.checklist import MANUAL_ITEMS
 
 _GATE_ICONS = {GateStatus.OPEN: "○", GateStatus.PASSED: "✅", GateStatus.REFUSED: "⛔"}
-
-
-def _duration(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return f"{hours}h{rest:02d}m"
-    return f"{hours}h" if hours else f"{rest}m"
 
 
 def window_span(window: Window, tz: ZoneInfo) -> str:
     """Each reader sees their own zone; the fallback names the config's zone."""
     start = to_slack_date(window.start, "{date_short_pretty} {time}")
     end = to_slack_date(window.end, "{time}")
-    return f"{start} – {end} ({_duration(window.length)}; {format_local(window.start, tz)})"
+    return f"{start} – {end} ({format_duration(window.length)}; {format_local(window.start, tz)})"
 
 
 def proposal_text(window: Window, details: ProposalDetails, tz: ZoneInfo) -> str:
     """The notification and screen-reader fallback for the proposal message."""
     return (
-        f"Upgrade proposal {window.label}: {window.system} → {window.target}, "
-        f"{format_local(window.start, tz)} for {_duration(window.length)} "
+        f"Upgrade proposal {window.label}: {escape(window.system)} → {window.target}, "
+        f"{format_local(window.start, tz)} for {format_duration(window.length)} "
         f"({len(details.plan.steps)} step(s)). State: {window.state.value}."
     )
 
@@ -70,7 +66,7 @@ def proposal(
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*System*\n{window.system}"},
+                {"type": "mrkdwn", "text": f"*System*\n{escape(window.system)}"},
                 {"type": "mrkdwn", "text": f"*Target*\n{window.target}"},
                 {"type": "mrkdwn", "text": f"*Window*\n{window_span(window, tz)}"},
                 {"type": "mrkdwn", "text": f"*Proposed by*\n<@{window.proposer}>"},
@@ -95,13 +91,17 @@ def gates_line(state: WindowState) -> str:
 
 
 def _estimate(details: ProposalDetails) -> str:
-    estimate = details.estimate
-    return f"{_duration(estimate.low)} – {_duration(estimate.high)}"
+    return estimate_span(details.estimate)
+
+
+def estimate_span(estimate: DurationEstimate) -> str:
+    """How an estimate reads wherever it is shown: ``1h10m – 1h49m``."""
+    return f"{format_duration(estimate.low)} – {format_duration(estimate.high)}"
 
 
 def _estimate_parts(details: ProposalDetails) -> list[str]:
     parts = [
-        f"{part.label}: {_duration(part.low)}–{_duration(part.high)}"
+        f"{part.label}: {format_duration(part.low)}–{format_duration(part.high)}"
         for part in details.estimate.parts
     ]
     source = f" ({details.startup_source})" if details.startup_source else ""
@@ -168,7 +168,7 @@ def decision_line(window: Window, actor: str | None = None, halted_at: int | Non
         to_slack_date(window.decided_at, "{date_short_pretty} {time}") if window.decided_at else ""
     )
     who = f"<@{window.decided_by}>" if window.decided_by else "someone"
-    reason = f": {window.reason}" if window.reason else ""
+    reason = f": {escape(window.reason)}" if window.reason else ""
     if window.state is WindowState.REJECTED:
         return f"⛔ Rejected by {who} at {when}{reason}"
     if window.state is WindowState.CANCELLED:
@@ -194,7 +194,7 @@ def _button(label: str, action: Action, window: Window, style: str) -> dict[str,
     if action is Action.APPROVE:
         confirm = confirm_dialog(
             f"Approve {window.label}?",
-            f"You sign off the window for *{window.system}* → *{window.target}*.",
+            f"You sign off the window for *{escape(window.system)}* → *{window.target}*.",
             "Approve",
         )
     return button(label, action, f"{window.id}:{window.revision}", style, confirm)
@@ -202,7 +202,7 @@ def _button(label: str, action: Action, window: Window, style: str) -> dict[str,
 
 def window_line(window: Window, tz: ZoneInfo) -> str:
     return (
-        f"*{window.label}* {window.system} → {window.target}, {window_span(window, tz)}, "
+        f"*{window.label}* {escape(window.system)} → {window.target}, {window_span(window, tz)}, "
         f"_{window.state.value}_ {gates_line(window.state)}"
     )
 
@@ -216,13 +216,21 @@ def window_list(title: str, windows: Sequence[Window], tz: ZoneInfo, empty: str)
     return clip(f"*{title}*\n" + "\n".join(lines))
 
 
-def status(window: Window, acks: Sequence[Acknowledgement], tz: ZoneInfo) -> str:
+def status(
+    window: Window,
+    acks: Sequence[Acknowledgement],
+    tz: ZoneInfo,
+    estimate: DurationEstimate | None = None,
+) -> str:
     statuses = gate_statuses(window.state)
     lines = [window_line(window, tz)]
+    if estimate is not None:
+        lines.append(f"Estimate: {estimate_span(estimate)}")
     for gate, gate_status in statuses.items():
         done = [a for a in acks if a.gate is gate]
         who = ", ".join(
-            f"{a.decision} by <@{a.user}> at {to_slack_date(a.at, '{date_short_pretty} {time}')}"
+            f"{decision_words(a.decision, MANUAL_ITEMS)} by <@{a.user}> at "
+            f"{to_slack_date(a.at, '{date_short_pretty} {time}')}"
             for a in done
         )
         shown = who or gate_status.value

@@ -18,6 +18,7 @@ from bot.agents.models import AdapterError, AgentInfo, Cluster
 from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.catalog import stale_catalog_sentence
+from bot.domain.durations import format_duration
 from bot.domain.errors import InputError, NotAllowed, UpgradeBotError
 from bot.domain.estimates import estimate_duration
 from bot.domain.models import Blackout, Window, WindowEvent, WindowState
@@ -32,6 +33,7 @@ from bot.domain.replan import PlanVerdict, recheck_plan
 from bot.domain.schedule import proposal_actions
 from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
+from bot.escape import escape
 from bot.flows.propose import blocks
 from bot.scheduler import arm_all, drop_window_actions
 from bot.threads import post_keyed, retire, round_key
@@ -125,6 +127,7 @@ def build_details(ctx: BotContext, request: ProposalRequest, cluster: Cluster) -
         estimate=estimate,
         warnings=[],
         startup_source=source,
+        startup=startup,
     )
 
 
@@ -135,11 +138,14 @@ def startup_time(ctx: BotContext, system: str) -> tuple[timedelta, str]:
     if measured:
         seconds = statistics.median(measured)
         return timedelta(seconds=seconds), (
-            f"start-up {_hours(timedelta(seconds=seconds))}, measured "
+            f"start-up {format_duration(timedelta(seconds=seconds))}, measured "
             f"(median of {len(measured)} earlier step(s))"
         )
     configured = ctx.system(system).startup_time
-    return configured, f"start-up {_hours(configured)}, from the config (nothing measured yet)"
+    return (
+        configured,
+        f"start-up {format_duration(configured)}, from the config (nothing measured yet)",
+    )
 
 
 def _agent_line(ctx: BotContext, agent: AgentInfo) -> AgentLine:
@@ -164,8 +170,8 @@ def warnings_for(
         found.append("Daylight-saving change inside the window: " + describe_dst(change, ctx.tz))
     if details.estimate.high > length:
         found.append(
-            f"The estimate (up to {_hours(details.estimate.high)}) is longer than the window "
-            f"({_hours(length)})."
+            f"The estimate (up to {format_duration(details.estimate.high)}) is longer than the "
+            f"window ({format_duration(length)})."
         )
     pairs = sorted({a.name for a in details.agents if a.failover_partner})
     if pairs:
@@ -178,11 +184,6 @@ def warnings_for(
     if stale:
         found.append(stale)
     return found
-
-
-def _hours(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 async def propose(
@@ -321,16 +322,17 @@ async def recheck(ctx: BotContext, window: Window, gate: str, *, strict: bool = 
     check = recheck_plan(ctx.catalog, stored.plan, versions, ctx.known_issues)
     if check.holds:
         return
+    said = escape(check.reason)  # it may quote what the DMS reported
     if check.verdict is PlanVerdict.CHANGED:
         request = ProposalRequest(window.system, stored.plan.target, window.start, window.length)
         details = build_details(ctx, request, cluster)
         details = details.model_copy(
             update={"warnings": warnings_for(ctx, request, details, window.length)}
         )
-        text = messages.plan_changed(window.label, gate, check.reason, _approvers(ctx))
+        text = messages.plan_changed(window.label, gate, said, _approvers(ctx))
         await send_back(ctx, window, WindowEvent.REPLAN, check.reason, details=details)
         await post_keyed(ctx, window, f"replan:{window.revision}", f"⚠️ {text}")
-        raise NotAllowed(messages.plan_changed(window.label, gate, check.reason, ""))
+        raise NotAllowed(messages.plan_changed(window.label, gate, said, ""))
     if check.verdict is PlanVerdict.DONE:
         try:
             closed = move(ctx, window, WindowEvent.CANCEL, actor="upgradebot", reason=check.reason)
@@ -340,10 +342,10 @@ async def recheck(ctx: BotContext, window: Window, gate: str, *, strict: bool = 
             drop_window_actions(ctx, window.id)
             await refresh_proposal(ctx, closed, announce=False)
             await retire(ctx, closed, f"{closed.label} is closed: nothing more to do here.")
-        text = messages.nothing_to_do(window.label, check.reason)
+        text = messages.nothing_to_do(window.label, said)
         await post_keyed(ctx, closed, f"nothing_to_do:{window.revision}", f"✅ {text}")
         raise NotAllowed(text)
-    text = messages.plan_blocked(window.label, gate, check.reason)
+    text = messages.plan_blocked(window.label, gate, said)
     await post_keyed(ctx, window, f"plan_blocked:{gate}:{window.revision}", f"⚠️ {text}")
     raise NotAllowed(text)
 

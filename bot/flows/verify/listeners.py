@@ -25,7 +25,13 @@ class Listeners:
     async def on_verified(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        await guarded(self.ctx, payload.channel_id, payload.user.id, self._verified(payload))
+        await guarded(
+            self.ctx,
+            payload.channel_id,
+            payload.user.id,
+            self._verified(payload),
+            thread_ts=payload.thread_ts,
+        )
 
     async def _verified(self, payload: ActionPayload) -> None:
         window = load_window(self.ctx, value_ids(payload.action.value)[0])
@@ -35,7 +41,13 @@ class Listeners:
         await ack()
         payload = ActionPayload.model_validate(body)
         channel = payload.channel_id
-        await guarded(self.ctx, channel, payload.user.id, self._ask_problem(payload, channel))
+        await guarded(
+            self.ctx,
+            channel,
+            payload.user.id,
+            self._ask_problem(payload, channel),
+            thread_ts=payload.thread_ts,
+        )
 
     async def _ask_problem(self, payload: ActionPayload, channel: str) -> None:
         window = load_window(self.ctx, value_ids(payload.action.value)[0])

@@ -26,7 +26,7 @@ class Listeners:
         payload = ActionPayload.model_validate(body)
         channel = payload.channel_id
         work = self._ask_start(payload, channel)
-        await guarded(self.ctx, channel, payload.user.id, work)
+        await guarded(self.ctx, channel, payload.user.id, work, thread_ts=payload.thread_ts)
 
     async def _ask_start(self, payload: ActionPayload, channel: str) -> None:
         window = load_window(self.ctx, value_ids(payload.action.value)[0])
@@ -34,7 +34,8 @@ class Listeners:
             payload.user.id, proposer=window.proposer, window_label=window.label
         )
         await self.ctx.client.views_open(
-            trigger_id=payload.trigger_id, view=postpone_modal(window, channel, self.ctx.tz)
+            trigger_id=payload.trigger_id,
+            view=postpone_modal(window, channel, self.ctx.tz, payload.thread_ts),
         )
 
     async def on_postpone_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -52,7 +53,10 @@ class Listeners:
         work = self._postpone(
             int(meta.get("window_id", 0)), payload.user.id, f"{date} {clock}", payload.view.id
         )
-        await guarded(self.ctx, str(meta.get("channel", "")), payload.user.id, work)
+        thread = str(meta.get("thread_ts") or "") or None
+        await guarded(
+            self.ctx, str(meta.get("channel", "")), payload.user.id, work, thread_ts=thread
+        )
 
     async def _postpone(self, window_id: int, user: str, start: str, view_id: str) -> str:
         window = await postpone(self.ctx, window_id, user, start, f"postpone@{view_id}")
@@ -61,7 +65,13 @@ class Listeners:
     async def on_cancel(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         payload = ActionPayload.model_validate(body)
-        await guarded(self.ctx, payload.channel_id, payload.user.id, self._cancel(payload))
+        await guarded(
+            self.ctx,
+            payload.channel_id,
+            payload.user.id,
+            self._cancel(payload),
+            thread_ts=payload.thread_ts,
+        )
 
     async def _cancel(self, payload: ActionPayload) -> str:
         window = await cancel(

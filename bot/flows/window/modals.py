@@ -12,13 +12,17 @@ from bot.domain.models import Window
 from bot.ids import Block, Input, RunView
 
 
-def postpone_modal(window: Window, channel: str, tz: ZoneInfo) -> dict[str, Any]:
+def postpone_modal(
+    window: Window, channel: str, tz: ZoneInfo, thread_ts: str | None = None
+) -> dict[str, Any]:
     """Asks for the new start (the length stays); the window then goes back to G1."""
     suggested = (window.start + timedelta(days=1)).astimezone(tz)
     return {
         "type": "modal",
         "callback_id": RunView.POSTPONE.value,
-        "private_metadata": json.dumps({"window_id": window.id, "channel": channel}),
+        "private_metadata": json.dumps(
+            {"window_id": window.id, "channel": channel, "thread_ts": thread_ts}
+        ),
         "title": {"type": "plain_text", "text": f"Postpone {window.label}"[:24]},
         "submit": {"type": "plain_text", "text": "Postpone"},
         "close": {"type": "plain_text", "text": "Back"},

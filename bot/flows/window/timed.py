@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot.blocks import mention
 from bot.context import BotContext
+from bot.domain.durations import format_duration
 from bot.domain.errors import NotAllowed
 from bot.domain.gates import owed
 from bot.domain.models import WindowState
@@ -71,18 +72,13 @@ async def handle_reminder(ctx: BotContext, action: ScheduledAction) -> str:
     what, role = _WHAT[waiting[0]], waiting[1]
     people = getattr(ctx.config.roles, role)
     starts = to_slack_date(window.start, "{date_short_pretty} {time}")
-    left = _left(window.start - ctx.now())
+    left = format_duration(max(window.start - ctx.now(), timedelta(0)))
     text = (
         f"⏰ {window.label} starts {starts} (in {left}). Still owed: {what}. "
         f"{mention(people) or '(no ' + role + ' configured)'}"
     )
     await post_keyed(ctx, window, f"reminder:{action.id}", text, search_thread=True)
     return f"reminded {role}"
-
-
-def _left(delta: timedelta) -> str:
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 async def handle_start(ctx: BotContext, action: ScheduledAction) -> str:
