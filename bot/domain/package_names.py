@@ -110,6 +110,50 @@ def is_hotfix(name: str) -> bool:
     return parse_package(name).kind in (PackageKind.OTHER, PackageKind.WEB)
 
 
+_NAMED_VERSION = re.compile(
+    r"(?<![\d.])(?P<major>\d{1,2})\.(?P<minor>\d{1,2})\.(?P<feature>\d{1,2})(?:\.\d{1,3})?"
+    r"(?:\s*\(?CU\s?(?P<cu>\d{1,3})\)?)?",
+    re.IGNORECASE,
+)
+
+
+def hotfix_refusal(name: str, target: tuple[int, int, int, int | None]) -> str | None:
+    """Why ``name`` may not be attached at G2 as a hotfix for a window whose target is
+    ``target`` (major, minor, feature, CU); None when it may. A package that changes the
+    version, or belongs to the path itself, is never a hotfix: installing it after the last
+    step would be an upgrade nobody approved."""
+    kind = parse_package(name).kind
+    if kind.changes_version:
+        return (
+            f"{name} is a {'full upgrade' if kind is PackageKind.FULL else 'update'} package: it "
+            "changes the DataMiner version, which only a planned step of the window may do"
+        )
+    if kind in (PackageKind.PREREQUISITE, PackageKind.MIGRATION):
+        return f"{name} belongs to the upgrade path itself (it is planned where it is needed)"
+    if not is_hotfix(name):
+        return f"{name} is not a package DataMiner installs (.dmupgrade or .dmapp)"
+    if match := _NAMED_VERSION.search(name):
+        number = (int(match["major"]), int(match["minor"]), int(match["feature"]))
+        cu = int(match["cu"]) if match["cu"] is not None else None
+        wrong_number = number != target[:3]
+        wrong_cu = cu is not None and target[3] is not None and cu != target[3]
+        if wrong_number or wrong_cu:
+            shown = ".".join(map(str, target[:3])) + (
+                f" CU{target[3]}" if target[3] is not None else ""
+            )
+            return f"{name} names another version than the window's target {shown}"
+    return None
+
+
+def hotfix_description(name: str) -> str:
+    """What a hotfix-picker option is, in a few words."""
+    if name.casefold().endswith(".dmapp"):
+        return "App package, installed like an upgrade package"
+    if parse_package(name).kind is PackageKind.WEB:
+        return "Web upgrade: web apps and web API only, no restart"
+    return "Hotfix: the version stays, DataMiner restarts"
+
+
 def _raw(match: re.Match[str]) -> str:
     cu = f"-CU{int(match['cu'])}" if match["cu"] is not None else ""
     return f"{match['version']}-{match['build']}{cu}"

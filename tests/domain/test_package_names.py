@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from bot.domain.package_names import (
     PackageKind,
     PackageName,
+    hotfix_description,
+    hotfix_refusal,
     is_hotfix,
     is_upgrade_package,
     parse_package,
@@ -127,3 +129,42 @@ def test_the_hotfix_picker_offers_only_what_installs_after_the_path(
     name: str, hotfix: bool
 ) -> None:
     assert is_hotfix(name) is hotfix
+
+
+TARGET = (10, 5, 0, 18)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("DataMiner 10.6.0.0(CU6)-16500 Full Upgrade.dmupgrade", "full upgrade"),
+        ("DataMiner 10.5.0.0(CU18)-15420.dmupdate", "update package"),
+        ("VerifyClusterPorts.dmupgrade", "path itself"),
+        ("NATSMigration.dmupgrade", "path itself"),
+        ("notes.txt", "not a package"),
+        ("Hotfix 10.4.0 CU21 SLNet leak.dmupgrade", "another version"),
+        ("Hotfix 10.5.0 CU17 SLNet leak.dmupgrade", "another version"),
+    ],
+)
+def test_what_is_not_a_hotfix_for_the_target_says_why(name: str, why: str) -> None:
+    refusal = hotfix_refusal(name, TARGET)
+    assert refusal is not None and why in refusal and name in refusal
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        ("Hotfix SLNet leak.dmupgrade", "Hotfix"),
+        ("Hotfix 10.5.0 CU18 SLNet leak.dmupgrade", "Hotfix"),
+        ("Hotfix 10.5.0.0 SLNet.dmupgrade", "Hotfix"),
+        ("DataMiner 10.5.0.0(CU18)-15420 Web Upgrade.dmupgrade", "Web upgrade"),
+        ("Dashboards.dmapp", "App package"),
+    ],
+)
+def test_a_hotfix_for_the_target_is_accepted_and_described(name: str, what: str) -> None:
+    assert hotfix_refusal(name, TARGET) is None
+    assert hotfix_description(name).startswith(what)
+
+
+def test_a_target_whose_cu_is_unknown_is_matched_on_its_number() -> None:
+    assert hotfix_refusal("Hotfix 10.5.0 CU3 x.dmupgrade", (10, 5, 0, None)) is None

@@ -201,6 +201,7 @@ async def operator_settles_the_details(w: Walkthrough) -> None:
         if item == "hotfixes":  # which hotfixes, if any, is asked in a modal
             modal = w.page.locator("#modal-layer form")
             await expect(modal).to_contain_text("Hotfixes for #1")
+            await modal.get_by_text("No hotfixes for this window", exact=True).click()
             await modal.locator(".modal-submit").click()
         await expect(button).to_have_count(0)
     await expect(checklist).to_contain_text("G2 closed")

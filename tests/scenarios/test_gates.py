@@ -60,7 +60,7 @@ async def settle(
     if item == "hotfixes":
         calls = await bot.stub.wait_for("views.open", count=opened + 1)
         view = calls[-1].response["view"]
-        ticked = [{"value": name} for name in hotfixes]
+        ticked = [{"value": name} for name in hotfixes] or [{"value": "none"}]
         values = {"hotfixes": {"hotfix_check": {"type": "checkboxes", "selected_options": ticked}}}
         status, body = await bot.submit(view, values, OPERATOR)
         assert status == 200 and body == "", body
@@ -359,3 +359,42 @@ async def test_the_estimate_reads_the_same_in_the_proposal_at_g2_and_in_status(
     shown = status.split("Estimate: ", 1)[1].split("\n", 1)[0]
     assert shown != span, "the hotfix counts in the estimate"
     assert f"up to {shown.split(' – ')[1]}" in fits["summary"]
+
+
+async def test_the_hotfix_picker_offers_only_hotfixes_for_the_target_and_none_explicitly(
+    bot: Harness,
+) -> None:
+    store = bot.tmp_path / "packages"
+    full = "DataMiner 10.6.0.0(CU6)-16500 Full Upgrade.dmupgrade"
+    other = "Hotfix 10.4.0 CU21 SLNet.dmupgrade"
+    fix = "Hotfix SLNet memory leak.dmupgrade"
+    for name in (full, other, fix):
+        (store / name).write_bytes(b"package")
+    await approved(bot)
+    checklist = reply(bot, "Details checklist")
+    await bot.click(GateAction.DETAIL_CONFIRM, _with_value(checklist, "1:hotfixes"), OPERATOR)
+    (opened,) = await bot.stub.wait_for("views.open")
+    view = opened.response["view"]
+    element = next(b["element"] for b in view["blocks"] if b.get("block_id") == "hotfixes")
+    offered = {o["value"]: o["description"]["text"] for o in element["options"]}
+    assert "none" in offered and fix in offered and offered[fix].startswith("Hotfix")
+    assert full not in offered and other not in offered
+    # Nothing ticked is not an answer: "No hotfixes" is.
+    _status, body = await bot.submit(
+        view, {"hotfixes": {"hotfix_check": {"selected_options": []}}}, OPERATOR
+    )
+    assert "No hotfixes for this window" in body
+    # A forged submission of a full upgrade package is refused with the reason; nothing stored.
+    forged = {"hotfixes": {"hotfix_check": {"selected_options": [{"value": full}]}}}
+    await bot.submit(view, forged, OPERATOR)
+    said = await bot.wait_told(OPERATOR, "changes the DataMiner version")
+    assert "Nothing was changed" in said
+    assert list_hotfixes(bot.ctx.db, 1) == []
+    chosen = {"hotfixes": {"hotfix_check": {"selected_options": [{"value": fix}]}}}
+    await bot.submit(view, chosen, OPERATOR)
+    await bot.stub.wait_until(lambda: list_hotfixes(bot.ctx.db, 1) == [fix])
+    await bot.stub.wait_until(
+        lambda: (
+            "Chosen: `Hotfix SLNet memory leak.dmupgrade`" in texts(reply(bot, "Details checklist"))
+        )
+    )

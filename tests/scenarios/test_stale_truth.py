@@ -14,7 +14,7 @@ from bot.agents.simulated import SimulatedAdapter
 from bot.domain.models import WindowState
 from bot.domain.proposal import ProposalDetails
 from bot.ids import Action, GateAction, RunAction
-from storage import get_window, list_actions, list_steps
+from storage import get_window, list_actions, list_steps, set_hotfixes
 from tests.fakes.bot import APPROVER, PROPOSER, Harness
 from tests.scenarios.test_night import BACKUP
 from tests.scenarios.test_propose_approve import texts
@@ -85,7 +85,8 @@ async def settle(bot: Harness, window_id: int, item: str) -> None:
     await bot.click(GateAction.DETAIL_CONFIRM, only(checklist, value), OPERATOR, channel=CHANNEL)
     if item == "hotfixes":
         calls = await bot.stub.wait_for("views.open", count=opened + 1)
-        values = {"hotfixes": {"hotfix_check": {"type": "checkboxes", "selected_options": []}}}
+        ticked = [{"value": "none"}]  # "No hotfixes for this window" is an answer of its own
+        values = {"hotfixes": {"hotfix_check": {"type": "checkboxes", "selected_options": ticked}}}
         status, body = await bot.submit(calls[-1].response["view"], values, OPERATOR)
         assert status == 200 and body == "", body
 
@@ -352,3 +353,29 @@ async def test_the_reminder_looks_at_health_first_and_says_what_is_owed_after(
     await until(bot, lambda: bool(replies(bot, 1, "⏰ #1")))
     assert state(bot, 1) is WindowState.PLANNED
     assert "G3" in replies(bot, 1, "⏰ #1")[-1]["text"]
+
+
+async def test_the_executor_never_installs_a_version_changing_package_as_a_hotfix(
+    bot: Harness,
+) -> None:
+    """Whatever reached the hotfix list (a database edited by hand, an older bot), a package
+    that would change the version is not installed after the path."""
+    await accepted_and_ready(bot)
+    full = "DataMiner 10.6.0.0(CU6)-16500 Full Upgrade.dmupgrade"
+    (bot.tmp_path / "packages" / full).write_bytes(b"package")
+    set_hotfixes(bot.ctx.db, 1, [full], actor="U0MALLORY", at=bot.clock.now)
+    bot.clock.now = FIRST_START
+    assert bot.ctx.scheduler is not None
+    await bot.ctx.scheduler.run_due()
+    await until(bot, lambda: bool(replies(bot, 1, "G4: #1 may start now")))
+    before = len(bot.stub.calls_to("views.open"))
+    await bot.click(RunAction.GO, replies(bot, 1, "G4: #1")[-1], OPERATOR, channel=CHANNEL)
+    view = (await bot.stub.wait_for("views.open", count=before + 1))[before].response["view"]
+    await bot.submit(view, BACKUP, OPERATOR)
+    await until(bot, lambda: bool(replies(bot, 1, "❌ #1 stopped")), timeout=30)
+    halted = texts(replies(bot, 1, "❌ #1 stopped")[-1])
+    assert "changes the DataMiner version" in halted
+    runs = await sim(bot).find_runs()
+    plan = ProposalDetails.model_validate(get_window(bot.ctx.db, 1).plan).plan  # type: ignore[union-attr]
+    assert len(runs) == len(plan.steps) + sum(len(s.prerequisite_packages) for s in plan.steps)
+    assert all(full not in run.package for run in runs)

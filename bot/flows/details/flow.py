@@ -8,6 +8,7 @@ never from Slack.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -15,16 +16,17 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
-from bot.domain.package_names import is_hotfix
+from bot.domain.package_names import hotfix_description, hotfix_refusal
 from bot.domain.proposal import ProposalDetails
+from bot.escape import escape
 from bot.evidence.runs import check_window
 from bot.flows.details.blocks import details_blocks, details_text
 from bot.flows.propose.flow import recheck, refresh_proposal
 from bot.threads import post_keyed, round_key
 from bot.transitions import load_window, move
 from checks import CheckResult, RunKind, needed_packages
-from checks.checklist import checklist, is_complete
-from storage import latest_check_run, list_acks, record_ack, set_hotfixes
+from checks.checklist import Item, ItemStatus, checklist, is_complete
+from storage import latest_check_run, list_acks, list_hotfixes, record_ack, set_hotfixes
 
 
 async def post_details(ctx: BotContext, window: Window, *, search_thread: bool = False) -> None:
@@ -38,7 +40,9 @@ async def post_details(ctx: BotContext, window: Window, *, search_thread: bool =
 async def render(ctx: BotContext, window: Window, *, search_thread: bool = False) -> None:
     run = latest_check_run(ctx.db, window.id, "details")
     results = [CheckResult.model_validate(r) for r in (run.results if run else [])]
-    items = checklist(results, list_acks(ctx.db, window.id))
+    items = with_hotfixes_named(
+        checklist(results, list_acks(ctx.db, window.id)), list_hotfixes(ctx.db, window.id)
+    )
     await post_keyed(
         ctx,
         window,
@@ -103,19 +107,30 @@ async def settle_item(
     return window
 
 
+def _target(window: Window) -> tuple[int, int, int, int | None]:
+    version = ProposalDetails.model_validate(window.plan).plan.target.version
+    return (version.major, version.minor, version.feature, version.cu)
+
+
+def _store_files(ctx: BotContext) -> list[str]:
+    try:
+        return sorted(p.name for p in Path(ctx.config.packages.dir).iterdir() if p.is_file())
+    except OSError:
+        return []
+
+
 def hotfix_candidates(ctx: BotContext, window: Window) -> list[str]:
-    """Packages in the store that the path itself does not use."""
+    """Packages in the store the path itself does not use that are hotfixes for the window's
+    target (by Skyline's package naming: never a package that changes the version)."""
 
     plan = ProposalDetails.model_validate(window.plan).plan
     used = needed_packages(plan, [])
-    try:
-        files = sorted(p.name for p in Path(ctx.config.packages.dir).iterdir() if p.is_file())
-    except OSError:
-        return []
+    files = _store_files(ctx)
     return [
         name
         for name in files
-        if is_hotfix(name) and not any(fnmatchcase(name, pattern) for pattern in used)
+        if hotfix_refusal(name, _target(window)) is None
+        and not any(fnmatchcase(name, pattern) for pattern in used)
     ]
 
 
@@ -129,7 +144,31 @@ async def choose_hotfixes(
     await ctx.roles.require(GateId.G2, user)
     unknown = sorted(set(names) - set(hotfix_candidates(ctx, window)))
     if unknown:
-        raise NotAllowed(f"Not in the package store: {', '.join(unknown)}.")
+        in_store = set(_store_files(ctx))
+        refused = [hotfix_refusal(name, _target(window)) for name in unknown if name in in_store]
+        reasons = [r for r in refused if r is not None]
+        if reasons:
+            raise NotAllowed(f"Not attached: {'; '.join(reasons)}. Nothing was changed.")
+        raise NotAllowed(
+            f"Not in the package store: {', '.join(escape(n) for n in unknown)}; nothing was "
+            "changed. Put the file in packages.dir first."
+        )
     set_hotfixes(ctx.db, window.id, names, actor=user, at=ctx.now())
     await check_window(ctx, window, kind=RunKind.DETAILS)
     return await settle_item(ctx, window, "hotfixes", user, slack_action=slack_action)
+
+
+def hotfix_choices(ctx: BotContext, window: Window) -> list[tuple[str, str]]:
+    """The picker's options: each candidate with what it is."""
+    return [(name, hotfix_description(name)) for name in hotfix_candidates(ctx, window)]
+
+
+def with_hotfixes_named(items: list[Item], hotfixes: list[str]) -> list[Item]:
+    """The checklist says which hotfixes were chosen (or that there are none) once answered."""
+    named = ", ".join(f"`{escape(name)}`" for name in hotfixes) or "none"
+    return [
+        replace(item, summary=f"Chosen: {named}.")
+        if item.key == "hotfixes" and item.status is ItemStatus.OK
+        else item
+        for item in items
+    ]

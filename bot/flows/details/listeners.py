@@ -11,8 +11,8 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, WindowState
-from bot.flows.details.flow import choose_hotfixes, hotfix_candidates, settle_item
-from bot.flows.details.modals import hotfix_modal, waive_modal
+from bot.flows.details.flow import choose_hotfixes, hotfix_choices, settle_item
+from bot.flows.details.modals import NO_HOTFIXES, hotfix_modal, waive_modal
 from bot.guard import guarded, metadata
 from bot.ids import Block, GateAction, GateView, Input
 from bot.payloads import ActionPayload, ViewPayload, value_window_and_key
@@ -57,10 +57,12 @@ class Listeners:
             if window.state is not WindowState.APPROVED:
                 raise NotAllowed(f"The details checklist of {window.label} is closed.")
             await self.ctx.roles.require(GateId.G2, user)
-            candidates = hotfix_candidates(self.ctx, window)
+            candidates = hotfix_choices(self.ctx, window)
             await self.ctx.client.views_open(
                 trigger_id=trigger_id,
-                view=hotfix_modal(window.id, window.label, candidates, channel, thread_ts),
+                view=hotfix_modal(
+                    window.id, window.label, candidates, channel, thread_ts, window.target
+                ),
             )
             return
         await settle_item(self.ctx, window, item, user, slack_action=action)
@@ -70,9 +72,18 @@ class Listeners:
         meta = metadata(payload.view.private_metadata)
         element = payload.view.state.values.get(Block.HOTFIXES, {}).get(Input.HOTFIXES, {})
         names = [str(o.get("value")) for o in element.get("selected_options") or []]
+        if not names or (NO_HOTFIXES in names and len(names) > 1):
+            error = (
+                "Tick the hotfixes to install, or “No hotfixes for this window”."
+                if not names
+                else "Tick either hotfixes or “No hotfixes for this window”, not both."
+            )
+            await ack(response_action="errors", errors={Block.HOTFIXES.value: error})
+            return
         await ack()
+        chosen = [] if names == [NO_HOTFIXES] else names
         work = self._hotfixes(
-            int(meta.get("window_id", 0)), names, payload.user.id, payload.view.id
+            int(meta.get("window_id", 0)), chosen, payload.user.id, payload.view.id
         )
         thread = str(meta.get("thread_ts") or "") or None
         await guarded(

@@ -40,57 +40,51 @@ def waive_modal(
     }
 
 
+NO_HOTFIXES = "none"  # the option that says "there are none", an answer in its own right
+
+
 def hotfix_modal(
     window_id: int,
     label: str,
-    candidates: list[str],
+    candidates: list[tuple[str, str]],
     channel: str,
     thread_ts: str | None = None,
+    target: str = "",
 ) -> dict[str, Any]:
-    """Which hotfix packages from the store to install after the last step (none is an answer)."""
-    blocks: list[dict[str, Any]] = [
+    """Which hotfix packages from the store to install after the last step, or explicitly none.
+    ``candidates`` are (file name, what it is); only hotfixes for the target are offered."""
+    options = [
         {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": (
-                    "Hotfixes are installed after the last step of the path, uploaded with the "
-                    "day-before upload, and counted in the estimate. Tick none if there are none."
-                ),
-            },
+            "text": {"type": "plain_text", "text": "No hotfixes for this window"},
+            "description": {"type": "plain_text", "text": "Nothing is installed after the path"},
+            "value": NO_HOTFIXES,
         },
-    ]
-    if candidates:
-        blocks.append(
-            input_block(
-                Block.HOTFIXES,
-                "Hotfix packages in the store",
-                {
-                    "type": "checkboxes",
-                    "action_id": Input.HOTFIXES.value,
-                    "options": [
-                        {"text": {"type": "plain_text", "text": name[:75]}, "value": name}
-                        for name in candidates[:10]
-                    ],
-                },
-                optional=True,
-            )
-        )
-    else:
-        blocks.append(
+        *(
             {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": (
-                            "The package store holds no other packages; "
-                            "submitting confirms no hotfixes."
-                        ),
-                    }
-                ],
+                "text": {"type": "plain_text", "text": name[:75]},
+                "description": {"type": "plain_text", "text": what[:75]},
+                "value": name,
             }
-        )
+            for name, what in candidates[:9]
+        ),
+    ]
+    aim = target or "the target"
+    intro = (
+        "Hotfixes are installed after the last step of the path, uploaded with the day-before "
+        f"upload, and counted in the estimate. Only hotfix, web and app packages for {aim} are "
+        "offered: a full upgrade, update or prerequisite package is never a hotfix."
+    )
+    if not candidates:
+        intro += " The package store holds none, so the answer is “No hotfixes”."
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
+        input_block(
+            Block.HOTFIXES,
+            "Hotfixes to install",
+            {"type": "checkboxes", "action_id": Input.HOTFIXES.value, "options": options},
+            hint="Tick the hotfixes, or “No hotfixes for this window”.",
+        ),
+    ]
     return {
         "type": "modal",
         "callback_id": GateView.HOTFIXES.value,

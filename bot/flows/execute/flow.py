@@ -27,6 +27,7 @@ from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.domain.package_names import hotfix_refusal
 from bot.domain.proposal import ProposalDetails
 from bot.domain.replan import StepDecision, StepVerdict, decide_step
 from bot.domain.windows import to_slack_date
@@ -208,6 +209,11 @@ async def trigger(
         if found is not None:
             log.warning("%s: step %s already runs as %s; attaching", window.label, index, found)
             return set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
+    if number is None and decision.verdict is StepVerdict.GO:
+        target = ProposalDetails.model_validate(window.plan).plan.target.version
+        wrong = hotfix_refusal(name, (target.major, target.minor, target.feature, target.cu))
+        if wrong is not None:  # never an upgrade past the approved target as a "hotfix"
+            decision = StepDecision(StepVerdict.REFUSE, f"{wrong}, so it is not installed.")
     if decision.verdict is StepVerdict.REFUSE:
         log.error("%s: step %s not triggered: %s", window.label, index, decision.reason)
         refused = f"{decision.reason} {NOT_STARTED}"
