@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.agents.simulated import SimulatedAdapter
 from bot.agents.simulated.faults import SimAgent
 from bot.domain.models import WindowState
-from bot.metrics import MeteredAdapter, Metrics
+from bot.ops.metrics import MeteredAdapter, Metrics
 from storage import Database, append_audit, create_window, list_audit, open_database, transition
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)

@@ -13,7 +13,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import guard, slash
-from bot.belongs import only_its_own_window
 from bot.context import BotContext
 from bot.flows.approve import listeners as approve
 from bot.flows.details import listeners as details
@@ -24,6 +23,7 @@ from bot.flows.propose import listeners as propose
 from bot.flows.verify import listeners as verify
 from bot.flows.window import listeners as window
 from bot.home import listeners as home
+from bot.slack.belongs import only_its_own_window
 
 Handler = Callable[..., Awaitable[None]]
 

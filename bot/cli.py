@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.domain.errors import ConfigError
-from bot.logs import FORMATS, configure_logging
+from bot.ops.logs import FORMATS, configure_logging
 from bot.settings import Config, Settings, load_config
 
 EXIT_CONFIG = 2
@@ -290,7 +290,7 @@ def write_calendar(settings: Settings, config: Config, output: str | None) -> in
     """``upgradebot calendar``: every window and blackout as an .ics file, on the host."""
     from datetime import UTC, datetime
 
-    from bot.calendar_feed import to_ical
+    from bot.ops.calendar import to_ical
     from storage import list_windows, open_database
 
     path = settings.upgradebot_db

@@ -16,7 +16,7 @@ from bot.domain.catalog import Catalog
 from bot.domain.errors import UnknownSystem
 from bot.domain.known_issues import KnownIssues
 from bot.domain.models import Window
-from bot.metrics import MeteredAdapter, Metrics
+from bot.ops.metrics import MeteredAdapter, Metrics
 from bot.roles import RoleResolver
 from bot.settings import Config, SystemConfig
 from storage import ScheduledAction

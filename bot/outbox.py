@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import BotContext
-from bot.slack_retry import retry_handlers
+from bot.slack.retry import retry_handlers
 from storage import find_message, remember_message
 from storage.outbox import (
     OutboxMessage,
@@ -92,7 +92,7 @@ async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
 
 def _client(ctx: BotContext) -> AsyncWebClient:
     """The bot's client, except that it never re-sends a post Slack may have taken: the outbox
-    settles those by the key in the thread (``bot/slack_retry.py``)."""
+    settles those by the key in the thread (``bot/slack/retry.py``)."""
     client = AsyncWebClient(
         token=ctx.client.token, base_url=ctx.client.base_url, timeout=ctx.client.timeout
     )

@@ -21,14 +21,14 @@ from bot.app import build_app
 from bot.context import BotContext, utc_now
 from bot.flows.execute.flow import resume_all
 from bot.flows.window.timed import HANDLERS
-from bot.intake import Refused, check_body, is_replayed
-from bot.metrics import MeteredWebClient, Metrics, counted_retry_handlers
-from bot.ops_http import add_calendar_route, add_ops_routes, ops_app
+from bot.ops.http import add_calendar_route, add_ops_routes, ops_app
+from bot.ops.metrics import MeteredWebClient, Metrics, counted_retry_handlers
 from bot.outbox import ensure_dispatcher
 from bot.releases import load_catalog, load_known_issues
 from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
+from bot.slack.intake import Refused, check_body, is_replayed
 from storage import open_database
 
 log = logging.getLogger(__name__)

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         return self.slack_bot_token is not None and self.slack_signing_secret is not None
 
     def secret_values(self) -> list[str]:
-        """Every secret's value, for the log to blank wherever one appears (bot/logs.py)."""
+        """Every secret's value, for the log to blank wherever one appears (bot/ops/logs.py)."""
         secrets = (
             self.slack_bot_token,
             self.slack_signing_secret,

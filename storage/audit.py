@@ -36,7 +36,7 @@ from storage.db import (
 
 GENESIS_HASH = ""
 
-# One line per thing that happened to a window, written with the entry (bot/logs.py).
+# One line per thing that happened to a window, written with the entry (bot/ops/logs.py).
 log = logging.getLogger("upgradebot.windows")
 
 _APPEND_ONLY_TRIGGERS = (

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from icalendar import Calendar
 
-from bot.calendar_feed import to_ical, window_uid
 from bot.domain.models import WindowState
+from bot.ops.calendar import to_ical, window_uid
 from bot.runtime import start_http
 from bot.sandbox.slack_stub import SlackStub
 from storage import create_window, list_windows, open_database, set_message_ref, transition

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.ids import Action
-from bot.logs import REDACTED, configure_logging
+from bot.ops.logs import REDACTED, configure_logging
 from tests.fakes.bot import APPROVER, BOT_TOKEN, SECRET, Harness
 from tests.scenarios.test_propose_approve import propose
 

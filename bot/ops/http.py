@@ -19,9 +19,9 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.errors import SlackClientError
 
-from bot.calendar_feed import to_ical
 from bot.context import BotContext
-from bot.metrics import CONTENT_TYPE
+from bot.ops.calendar import to_ical
+from bot.ops.metrics import CONTENT_TYPE
 from storage import list_windows
 from storage.health import write_problem
 
