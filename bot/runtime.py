@@ -119,7 +119,7 @@ def http_app(bolt: AsyncApp, ctx: BotContext, calendar_token: str | None = None)
 
 async def start_scheduler(ctx: BotContext) -> None:
     """Arm the scheduler from the stored actions (missed ones run now, once)."""
-    scheduler = Scheduler(ctx, HANDLERS)
+    scheduler = Scheduler(ctx, HANDLERS, tick_seconds=ctx.scheduler_tick_seconds)
     ctx.scheduler = scheduler
     report = await scheduler.start()
     log.info("scheduler armed: %s", report)
