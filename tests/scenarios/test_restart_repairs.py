@@ -4,11 +4,12 @@ checklist, and a pre-check that ran but was not marked done (without running it 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.domain.models import GateId, WindowState
-from bot.ids import Action
+from bot.ids import Action, View
 from storage import (
     create_window,
     get_window,
@@ -104,3 +105,19 @@ async def test_a_precheck_that_ran_before_a_crash_is_not_run_again(
     assert len([r for r in list_check_runs(bot.ctx.db, 1) if r.kind == "precheck"]) == 1
     assert sum(m["text"].startswith("Pre-check of #1") for m in thread(bot)) == 1
     await bot.running.stop()
+
+
+async def test_a_submission_for_a_modal_the_bot_never_opened_does_nothing(bot: Harness) -> None:
+    """Issue 15 (4k): a forged view_submission naming a window is refused, nothing stored."""
+    await bot.command("propose night 10.5 2026-12-02T22:00 4h", channel=CHANNEL)
+    await until(bot, lambda: posted(bot, 1))
+    forged = {
+        "id": "V0FORGED",
+        "callback_id": View.REJECT.value,
+        "private_metadata": json.dumps({"window_id": 1, "channel": CHANNEL}),
+    }
+    reason = {"reason": {"reason_input": {"type": "plain_text_input", "value": "no thanks, mate"}}}
+    status, _ = await bot.submit(forged, reason, APPROVER)
+    assert status == 200
+    await bot.wait_told(APPROVER, "not opened by upgradebot")
+    assert state(bot, 1) is WindowState.PROPOSED
