@@ -68,6 +68,9 @@ class BotContext:
     # its first backoff after a failed delivery; one lock per outbox row being delivered.
     outbox_task: asyncio.Task[object] | None = None
     outbox_tick_seconds: float = 1.0
+    # How often the scheduler runs what is due by this clock, whatever APScheduler's wall-clock
+    # jobs think (a host clock stepped back or forward; issue 15, item 7).
+    scheduler_tick_seconds: float = 30.0
     outbox_backoff_seconds: float = 1.0
     outbox_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
     # A step not done after this many times its share of the estimate is halted (issue 15).

@@ -4,6 +4,8 @@ with the same ref in the log. Nothing here posts to a channel; answers are ephem
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -71,6 +73,37 @@ def metadata(text: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _signature(ctx: BotContext, data: dict[str, Any]) -> str:
+    """An HMAC over a modal's metadata, keyed by the bot's own token: only a modal the bot
+    opened carries a valid one."""
+    key = hashlib.sha256(f"upgradebot-modal:{ctx.client.token or ''}".encode()).digest()
+    body = json.dumps({k: v for k, v in data.items() if k != "sig"}, sort_keys=True)
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+
+
+async def open_modal(ctx: BotContext, trigger_id: str | None, view: dict[str, Any]) -> None:
+    """views.open, with the metadata signed so its submission can be trusted (issue 15: a
+    submission for a modal the bot never opened is refused)."""
+    data = metadata(str(view.get("private_metadata") or ""))
+    signed = {**view, "private_metadata": json.dumps({**data, "sig": _signature(ctx, data)})}
+    await ctx.client.views_open(trigger_id=trigger_id, view=signed)
+
+
+async def form_metadata(ctx: BotContext, ack: Any, text: str, user: str) -> dict[str, Any] | None:
+    """The metadata of a submitted modal the bot opened itself; otherwise the submission is
+    acknowledged, the person told in one sentence, and None returned: nothing is done."""
+    data = metadata(text)
+    sig = str(data.get("sig", ""))
+    if sig and hmac.compare_digest(sig, _signature(ctx, data)):
+        return data
+    await ack()
+    log.warning("a form submission without a valid signature from %s was refused", user)
+    channel = str(data.get("channel") or "")
+    if channel:
+        await tell(ctx, channel, user, messages.form_not_ours())
+    return None
 
 
 async def text_of(reply: Awaitable[Any]) -> str:

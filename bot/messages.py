@@ -330,3 +330,10 @@ def export_failed(window_id: int, slack_error: str) -> str:
         f"Slack did not take the change record of #{window_id} ({slack_error}). Check that the "
         f"app has the files:write scope, or run `upgradebot export {window_id}` on the bot's host."
     )
+
+
+def form_not_ours() -> str:
+    return (
+        "That form was not opened by upgradebot (or is from another install), so nothing was "
+        "done. Open it again from the button in the thread."
+    )

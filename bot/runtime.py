@@ -20,7 +20,7 @@ from bot.agents.base import AgentAdapter
 from bot.app import build_app
 from bot.context import BotContext, utc_now
 from bot.flows.execute.flow import resume_all
-from bot.flows.window.timed import HANDLERS
+from bot.flows.window.timed import HANDLERS, reconcile
 from bot.ops.http import add_calendar_route, add_ops_routes, ops_app
 from bot.ops.metrics import MeteredWebClient, Metrics, counted_retry_handlers
 from bot.outbox import ensure_dispatcher
@@ -119,12 +119,16 @@ def http_app(bolt: AsyncApp, ctx: BotContext, calendar_token: str | None = None)
 
 async def start_scheduler(ctx: BotContext) -> None:
     """Arm the scheduler from the stored actions (missed ones run now, once)."""
-    scheduler = Scheduler(ctx, HANDLERS)
+    scheduler = Scheduler(ctx, HANDLERS, tick_seconds=ctx.scheduler_tick_seconds)
     ctx.scheduler = scheduler
     report = await scheduler.start()
     log.info("scheduler armed: %s", report)
 
     await resume_all(ctx)
+    repaired = await reconcile(ctx)
+    if repaired:
+        log.warning("repaired at start-up: %s", "; ".join(repaired))
+        await scheduler.run_due()  # a proposal stored but never posted goes out now
     ensure_dispatcher(ctx)  # messages still owed from before the restart (issue 15)
 
 

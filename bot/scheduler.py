@@ -11,6 +11,8 @@ posts idempotent (they look for their own message in the thread before posting a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -69,10 +71,17 @@ async def fire_action(scheduler: Scheduler, action_id: int) -> None:
 
 
 class Scheduler:
-    def __init__(self, ctx: BotContext, handlers: dict[str, Handler]) -> None:
+    def __init__(
+        self, ctx: BotContext, handlers: dict[str, Handler], tick_seconds: float = 30.0
+    ) -> None:
         self.ctx = ctx
         self.handlers = handlers
         self._aps = AsyncIOScheduler(timezone=UTC)
+        # Time from one clock (issue 15, item 7): APScheduler counts wall-clock delays, so a
+        # host clock stepped back would hold every armed job by the step. A short tick runs
+        # what is due by the bot's own clock whatever the jobs think.
+        self.tick_seconds = tick_seconds
+        self._tick: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -80,11 +89,27 @@ class Scheduler:
 
     async def start(self) -> RearmReport:
         self._aps.start()
-        return await self.rearm()
+        report = await self.rearm()
+        if self.tick_seconds > 0:
+            self._tick = asyncio.ensure_future(self._ticking())
+        return report
 
     async def shutdown(self) -> None:
+        if self._tick is not None:
+            self._tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tick
+            self._tick = None
         if self._aps.running:
             self._aps.shutdown(wait=False)
+
+    async def _ticking(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_seconds)
+            try:
+                await self.run_due(rearm=False)
+            except Exception:  # the tick must outlive any one action's failure
+                log.exception("the scheduler's tick failed; ticking on")
 
     def arm(self, action: ScheduledAction) -> None:
         """Add (or replace) the job that runs ``action`` at its due time."""
@@ -163,14 +188,16 @@ class Scheduler:
         finish_action(self.ctx.db, action.id, at=self.ctx.now(), outcome=outcome)
         return outcome
 
-    async def run_due(self) -> int:
-        """Run every pending action whose time has come by the context's clock (sandbox, tests)."""
+    async def run_due(self, *, rearm: bool = True) -> int:
+        """Run every pending action whose time has come by the context's clock (the tick, the
+        sandbox, tests); ``rearm`` re-arms the rest afterwards (after the clock jumped)."""
         count = 0
         while True:
             now = self.ctx.now()
             due = [a for a in pending_actions(self.ctx.db) if a.due_at <= now]
             if not due:
-                self.rearm_future()
+                if rearm:
+                    self.rearm_future()
                 return count
             action = due[0]
             self.disarm([action.id])

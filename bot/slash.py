@@ -13,7 +13,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import InputError, UpgradeBotError
 from bot.flows.propose.modals import propose_modal
-from bot.guard import error_text, guarded, text_of
+from bot.guard import error_text, guarded, open_modal, text_of
 from bot.ids import COMMAND
 from bot.payloads import CommandPayload
 from commands import SUBCOMMANDS
@@ -81,7 +81,7 @@ class Listeners:
         view = propose_modal(
             sorted(self.ctx.config.systems), invocation.channel, self.ctx.config.timezone
         )
-        await self.ctx.client.views_open(trigger_id=invocation.trigger_id, view=view)
+        await open_modal(self.ctx, invocation.trigger_id, view=view)
 
 
 LISTENERS = (("command", COMMAND, Listeners.on_command),)

@@ -208,6 +208,9 @@ class CheckSettings(BaseModel):
     disk_fail_bytes: int = Field(default=5 * GIB, ge=0)
     package_bytes_needed: int | None = Field(default=None, ge=0)
     hotfixes: list[str] = Field(default_factory=list)
+    # Since when every Agent was Running at every stored health read, up to now (the shell
+    # reads it from the window's check runs); None when they are not all Running now.
+    running_since: datetime | None = None
 
     @field_validator("now")
     @classmethod

@@ -16,6 +16,7 @@ from checks.key_functions import check_key_functions
 from checks.models import CheckResult, CheckSettings, CheckStatus, ClusterSnapshot
 from checks.packages import check_packages
 from checks.requirements import check_disk_space, check_known_issues, check_requirements
+from checks.stability import check_cluster_stable
 
 Check = Callable[[ClusterSnapshot, UpgradePlan | None, CheckSettings], CheckResult]
 
@@ -25,6 +26,7 @@ PRECHECKS: tuple[tuple[str, str, Check], ...] = (
     ("requirements", "Minimum requirements", check_requirements),
     ("disk_space", "Free disk", check_disk_space),
     ("failover", "Failover pairs", check_failover),
+    ("cluster_stable", "Cluster stable for the BrokerGateway migration", check_cluster_stable),
     ("known_issues", "Known issues", check_known_issues),
     ("backups", "Backups", check_backups),
     ("packages", "Packages", check_packages),
@@ -194,7 +196,7 @@ RUNS: dict[RunKind, RunSpec] = {
         ("agents_running", "alarms", "requirements", "known_issues"), extra=("estimate_fits",)
     ),
     RunKind.PRECHECK: RunSpec(None, extra=("upload",)),
-    RunKind.QUICK: RunSpec(("agents_running", "alarms", "failover")),
+    RunKind.QUICK: RunSpec(("agents_running", "alarms", "failover", "cluster_stable")),
     RunKind.POSTCHECK: RunSpec(("agents_running", "failover", "key_functions")),
 }
 """The one table of which checks each run uses: a new check is a row in PRECHECKS plus, where a

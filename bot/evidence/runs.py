@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.agents.models import AdapterError, ManualStepRequired
@@ -32,7 +32,7 @@ from checks import (
 )
 from checks.estimate import estimate_result
 from checks.upload import upload_by_hand, upload_result
-from storage import CheckRun, list_hotfixes, record_check_run
+from storage import CheckRun, list_check_runs, list_hotfixes, record_check_run
 
 
 async def _scan(ctx: BotContext, names: list[str]) -> tuple[list[PackageState] | None, str | None]:
@@ -84,6 +84,7 @@ async def check_window(
         backup_max_age=ctx.config.backup_max_age,
         key_checks=system.key_checks,
         hotfixes=hotfixes,
+        running_since=running_since(ctx, window, snapshot, now),
     )
     results = run_checks(snapshot, details.plan, settings, spec.chosen())
     results = [by_hand(r, snapshot) for r in results]
@@ -141,3 +142,23 @@ def baseline(snapshot: ClusterSnapshot) -> dict[str, Any]:
         "states": {a.name: str(a.state) for a in cluster.agents} if cluster else {},
         "alarm_counts": {str(k): v for k, v in alarms.counts.items()} if alarms else {},
     }
+
+
+def running_since(
+    ctx: BotContext, window: Window, snapshot: ClusterSnapshot, now: datetime
+) -> datetime | None:
+    """Since when every Agent was Running at each health read stored for the window, up to this
+    snapshot; None when they are not all Running now. What the BrokerGateway migration's "stable
+    for 15 minutes" is judged on (checks/stability.py)."""
+    cluster = snapshot.cluster
+    if cluster is None or any(str(a.state) != "running" for a in cluster.agents):
+        return None
+    since = now
+    for run in reversed(list_check_runs(ctx.db, window.id)):
+        verdict = next((r["status"] for r in run.results if r["key"] == "agents_running"), None)
+        if verdict is None:
+            continue
+        if verdict != "pass":
+            break
+        since = min(since, run.at)
+    return since

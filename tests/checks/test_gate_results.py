@@ -37,6 +37,7 @@ def test_every_run_names_only_checks_that_exist_and_the_precheck_runs_them_all()
         "agents_running",
         "alarms",
         "failover",
+        "cluster_stable",
     ]
 
 

@@ -11,7 +11,7 @@ from bot.domain.errors import UpgradeBotError
 from bot.domain.models import WindowEvent
 from bot.flows.approve.flow import check_approver, decide
 from bot.flows.approve.modals import reject_modal
-from bot.guard import guarded, metadata
+from bot.guard import form_metadata, guarded, open_modal
 from bot.ids import Action, Block, Input, View
 from bot.payloads import ActionPayload, ViewPayload
 from bot.transitions import load_window
@@ -52,13 +52,13 @@ class Listeners:
     ) -> None:
         window = load_window(self.ctx, window_id)
         await check_approver(self.ctx, window, user)
-        await self.ctx.client.views_open(
-            trigger_id=trigger_id, view=reject_modal(window.id, window.label, channel)
-        )
+        await open_modal(self.ctx, trigger_id, view=reject_modal(window.id, window.label, channel))
 
     async def on_reject_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         payload = ViewPayload.model_validate(body)
-        meta = metadata(payload.view.private_metadata)
+        meta = await form_metadata(self.ctx, ack, payload.view.private_metadata, payload.user.id)
+        if meta is None:
+            return
         reason = (payload.view.value(Block.REASON, Input.REASON) or "").strip()
         if not reason:
             await ack(response_action="errors", errors={Block.REASON.value: "Say why."})

@@ -13,7 +13,7 @@ from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.models import GateId, WindowState
 from bot.flows.details.flow import choose_hotfixes, hotfix_choices, settle_item
 from bot.flows.details.modals import NO_HOTFIXES, hotfix_modal, waive_modal
-from bot.guard import guarded, metadata
+from bot.guard import form_metadata, guarded, open_modal
 from bot.ids import Block, GateAction, GateView, Input
 from bot.payloads import ActionPayload, ViewPayload, value_window_and_key
 from bot.transitions import load_window
@@ -58,8 +58,9 @@ class Listeners:
                 raise NotAllowed(f"The details checklist of {window.label} is closed.")
             await self.ctx.roles.require(GateId.G2, user)
             candidates = hotfix_choices(self.ctx, window)
-            await self.ctx.client.views_open(
-                trigger_id=trigger_id,
+            await open_modal(
+                self.ctx,
+                trigger_id,
                 view=hotfix_modal(
                     window.id, window.label, candidates, channel, thread_ts, window.target
                 ),
@@ -69,7 +70,9 @@ class Listeners:
 
     async def on_hotfix_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         payload = ViewPayload.model_validate(body)
-        meta = metadata(payload.view.private_metadata)
+        meta = await form_metadata(self.ctx, ack, payload.view.private_metadata, payload.user.id)
+        if meta is None:
+            return
         element = payload.view.state.values.get(Block.HOTFIXES, {}).get(Input.HOTFIXES, {})
         names = [str(o.get("value")) for o in element.get("selected_options") or []]
         if not names or (NO_HOTFIXES in names and len(names) > 1):
@@ -110,14 +113,17 @@ class Listeners:
             raise NotAllowed(f"The details checklist of {window.label} is closed.")
         await self.ctx.roles.require(GateId.G2, payload.user.id)
         title = MANUAL_ITEMS.get(item, item.replace("_", " "))
-        await self.ctx.client.views_open(
-            trigger_id=payload.trigger_id,
+        await open_modal(
+            self.ctx,
+            payload.trigger_id,
             view=waive_modal(window.id, item, title, channel, window.message_ts or ""),
         )
 
     async def on_waive_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         payload = ViewPayload.model_validate(body)
-        meta = metadata(payload.view.private_metadata)
+        meta = await form_metadata(self.ctx, ack, payload.view.private_metadata, payload.user.id)
+        if meta is None:
+            return
         reason = (payload.view.value(Block.REASON, Input.REASON) or "").strip()
         if len(reason) < messages.MIN_WAIVER_REASON:
             too_short = messages.waiver_too_short(len(reason))

@@ -11,7 +11,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.flows.go.flow import check_may_go, go_and_run
 from bot.flows.go.modals import go_modal
-from bot.guard import guarded, metadata
+from bot.guard import form_metadata, guarded, open_modal
 from bot.ids import Block, Input, RunAction, RunView
 from bot.payloads import ActionPayload, ViewPayload, value_ids
 from bot.transitions import load_window
@@ -36,13 +36,15 @@ class Listeners:
     async def _open_go(self, payload: ActionPayload, channel: str) -> None:
         window = load_window(self.ctx, value_ids(payload.action.value)[0])
         await check_may_go(self.ctx, window, payload.user.id)
-        await self.ctx.client.views_open(
-            trigger_id=payload.trigger_id, view=go_modal(window, channel, payload.thread_ts)
+        await open_modal(
+            self.ctx, payload.trigger_id, view=go_modal(window, channel, payload.thread_ts)
         )
 
     async def on_go_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         payload = ViewPayload.model_validate(body)
-        meta = metadata(payload.view.private_metadata)
+        meta = await form_metadata(self.ctx, ack, payload.view.private_metadata, payload.user.id)
+        if meta is None:
+            return
         element = payload.view.state.values.get(Block.BACKUP, {}).get(Input.BACKUP, {})
         if not element.get("selected_options"):
             await ack(

@@ -296,11 +296,11 @@ def halted_step_number(ctx: BotContext, window: Window) -> int | None:
 REPOST_DELAY = timedelta(minutes=1)
 
 
-def retry_post(ctx: BotContext, window: Window) -> None:
-    """Slack did not take the proposal: a stored action posts it again, also after a restart."""
-    row = schedule_action(
-        ctx.db, window_id=window.id, kind="post", due_at=ctx.now() + REPOST_DELAY, at=ctx.now()
-    )
+def retry_post(ctx: BotContext, window: Window, *, at_once: bool = False) -> None:
+    """Slack did not take the proposal (or a crash came before it was asked): a stored action
+    posts it, again if need be, also after a restart."""
+    due = ctx.now() if at_once else ctx.now() + REPOST_DELAY
+    row = schedule_action(ctx.db, window_id=window.id, kind="post", due_at=due, at=ctx.now())
     if ctx.scheduler is not None:
         ctx.scheduler.arm(row)
 

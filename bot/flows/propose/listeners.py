@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck
 
 from bot.context import BotContext
 from bot.domain.errors import InputError, NotAllowed
-from bot.guard import guarded, metadata, text_of
+from bot.guard import form_metadata, guarded, text_of
 from bot.ids import Block, Input, View
 from bot.payloads import ViewPayload
 from commands import propose as propose_command
@@ -30,7 +30,9 @@ class Listeners:
     async def on_propose_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         payload = ViewPayload.model_validate(body)
         view = payload.view
-        meta = metadata(view.private_metadata)
+        meta = await form_metadata(self.ctx, ack, view.private_metadata, payload.user.id)
+        if meta is None:
+            return
         user = payload.user.id
         channel = str(meta.get("channel", ""))
         date = view.value(Block.START_DATE, Input.START_DATE) or ""

@@ -12,7 +12,7 @@ from bot.domain.errors import UpgradeBotError
 from bot.domain.models import GateId
 from bot.flows.verify.flow import close_verified
 from bot.flows.verify.modals import problem_modal
-from bot.guard import guarded, metadata
+from bot.guard import form_metadata, guarded, open_modal
 from bot.ids import Block, Input, RunAction, RunView
 from bot.payloads import ActionPayload, ViewPayload, value_ids
 from bot.transitions import load_window
@@ -52,13 +52,15 @@ class Listeners:
     async def _ask_problem(self, payload: ActionPayload, channel: str) -> None:
         window = load_window(self.ctx, value_ids(payload.action.value)[0])
         await self.ctx.roles.require(GateId.G5, payload.user.id)
-        await self.ctx.client.views_open(
-            trigger_id=payload.trigger_id, view=problem_modal(window.id, window.label, channel)
+        await open_modal(
+            self.ctx, payload.trigger_id, view=problem_modal(window.id, window.label, channel)
         )
 
     async def on_problem_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         payload = ViewPayload.model_validate(body)
-        meta = metadata(payload.view.private_metadata)
+        meta = await form_metadata(self.ctx, ack, payload.view.private_metadata, payload.user.id)
+        if meta is None:
+            return
         reason = (payload.view.value(Block.REASON, Input.REASON) or "").strip()
         if not reason:
             await ack(response_action="errors", errors={Block.REASON.value: "Say what is wrong."})

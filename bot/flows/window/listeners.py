@@ -11,7 +11,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.flows.window.flow import cancel, postpone
 from bot.flows.window.modals import postpone_modal
-from bot.guard import guarded, metadata
+from bot.guard import form_metadata, guarded, open_modal
 from bot.ids import Block, Input, RunAction, RunView
 from bot.payloads import ActionPayload, ViewPayload, value_ids
 from bot.transitions import load_window
@@ -33,14 +33,17 @@ class Listeners:
         await self.ctx.roles.require_cancel(
             payload.user.id, proposer=window.proposer, window_label=window.label
         )
-        await self.ctx.client.views_open(
-            trigger_id=payload.trigger_id,
+        await open_modal(
+            self.ctx,
+            payload.trigger_id,
             view=postpone_modal(window, channel, self.ctx.tz, payload.thread_ts),
         )
 
     async def on_postpone_form(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         payload = ViewPayload.model_validate(body)
-        meta = metadata(payload.view.private_metadata)
+        meta = await form_metadata(self.ctx, ack, payload.view.private_metadata, payload.user.id)
+        if meta is None:
+            return
         date = payload.view.value(Block.START_DATE, Input.START_DATE) or ""
         clock = payload.view.value(Block.START_TIME, Input.START_TIME) or ""
         if not (date and clock):

@@ -16,19 +16,24 @@ from bot.context import BotContext
 from bot.domain.durations import format_duration
 from bot.domain.errors import NotAllowed
 from bot.domain.gates import owed
-from bot.domain.models import WindowState
+from bot.domain.models import Window, WindowState
 from bot.domain.schedule import ActionKind
 from bot.domain.windows import to_slack_date
+from bot.flows.details.flow import post_details
 from bot.flows.go.flow import prompt_go
 from bot.flows.precheck.flow import run_precheck, schedule_health_check, watch_drift
-from bot.flows.propose.flow import post_proposal
+from bot.flows.propose.flow import post_proposal, retry_post
 from bot.flows.window.flow import _WHAT, expire
 from bot.scheduler import Handler
-from bot.threads import post_keyed
+from bot.threads import post_keyed, round_key
 from storage import (
     ScheduledAction,
     get_window,
+    latest_check_run,
+    list_actions,
+    list_windows,
 )
+from storage.outbox import is_owed_or_sent
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,16 @@ async def handle_precheck(ctx: BotContext, action: ScheduledAction) -> str:
     if window is None or window.state.is_terminal or window.state is WindowState.PROPOSED:
         return f"skipped: window is {window.state.value if window else 'gone'}"
     resumed = action.started_at is not None and action.status.value == "running"
+    if resumed and action.started_at is not None:
+        # Stopped after the pre-check was posted but before its action was marked done: it
+        # ran, so it does not run (and upload to every agent) again (issue 15, D10).
+        done = latest_check_run(ctx.db, window.id, "precheck")
+        if (
+            done is not None
+            and done.at >= action.started_at
+            and is_owed_or_sent(ctx.db, window.id, f"precheck:{done.id}")
+        ):
+            return f"ran: run {done.id} (before the restart)"
     try:
         run = await run_precheck(ctx, window, search_thread=resumed)
     except NotAllowed as refused:  # the plan no longer holds: the thread says why
@@ -118,3 +133,30 @@ HANDLERS: dict[str, Handler] = {
     ActionKind.POST: handle_post,
     ActionKind.HEALTH: handle_health,
 }
+
+
+async def reconcile(ctx: BotContext) -> list[str]:
+    """At start-up, from the database alone: what a crash between two writes could strand
+    (issue 15, item 4). A proposal stored but never posted is posted (and keeps trying); an
+    approved window whose checklist was never attempted gets it. Returns what it repaired."""
+    repaired: list[str] = []
+    for window in list_windows(ctx.db, states=[WindowState.PROPOSED]):
+        pending = [a for a in list_actions(ctx.db, window_id=window.id) if a.kind == "post"]
+        waiting = any(a.status.value in ("pending", "running") for a in pending)
+        if window.message_ts is None and not waiting:
+            log.warning("%s was stored but never posted; posting it", window.label)
+            retry_post(ctx, window, at_once=True)
+            repaired.append(f"{window.label}: proposal")
+    for window in list_windows(ctx.db, states=[WindowState.APPROVED]):
+        if not is_owed_or_sent(ctx.db, window.id, round_key(ctx, window, "details")):
+            log.warning("%s was approved without its checklist; posting it", window.label)
+            ctx.spawn(_post_details(ctx, window))
+            repaired.append(f"{window.label}: checklist")
+    return repaired
+
+
+async def _post_details(ctx: BotContext, window: Window) -> None:
+    try:
+        await post_details(ctx, window)
+    except NotAllowed as refused:  # the plan no longer holds: the thread already says why
+        log.info("%s: checklist not posted: %s", window.label, refused.message)
