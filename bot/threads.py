@@ -27,8 +27,8 @@ from bot.outbox import (
     give_up,
     is_permanent,
 )
-from storage import find_message, list_acks, list_messages
-from storage.outbox import pending_messages, queue_message
+from storage import find_message, list_acks
+from storage.outbox import pending_messages, queue_message, window_outbox
 
 log = logging.getLogger(__name__)
 
@@ -113,35 +113,20 @@ async def retire(
 ) -> int:
     """Take the buttons off the window's thread messages that are no longer the way forward
     (all keyed messages, or only ``keys``), and say in their place what happened and where to
-    act now: only the current message carries controls. Returns how many were edited; a Slack
-    failure is logged, and a stale button stays refused by its handler anyway."""
-    known = list_messages(ctx.db, window.id)
-    wanted = {k: ref for k, ref in known.items() if keys is None or k in keys}
-    if not wanted or not (window.channel and window.message_ts):
-        return 0
-    try:
-        response = await ctx.client.conversations_replies(
-            channel=window.channel, ts=window.message_ts, limit=1000
-        )
-    except SlackApiError as error:
-        log.warning("cannot read the thread of %s: %s", window.label, error.response.get("error"))
-        return 0
-    by_ts = {str(m.get("ts")): m for m in response.get("messages") or []}
+    act now: only the current message carries controls. Each edit is the message as the bot
+    last wrote it (its outbox row) without its actions, queued through :func:`post_keyed`, so it
+    is recorded first, retried until Slack takes it, and a second retire finds nothing to do.
+    ``note`` is bot-made (mentions work). Returns how many were queued; a stale button stays
+    refused by its handler anyway."""
     edited = 0
-    for ref in wanted.values():
-        message = by_ts.get(ref.ts) or {}
-        blocks = message.get("blocks") or []
+    for message in window_outbox(ctx.db, window.id):
+        if keys is not None and message.key not in keys:
+            continue
+        blocks = message.blocks or []
         if not any(block.get("type") == "actions" for block in blocks):
             continue
         kept = [block for block in blocks if block.get("type") != "actions"]
         kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
-        try:
-            await ctx.client.chat_update(
-                channel=ref.channel, ts=ref.ts, text=str(message.get("text", "")), blocks=kept
-            )
-            edited += 1
-        except SlackApiError as error:
-            log.warning(
-                "retiring a message of %s failed: %s", window.label, error.response.get("error")
-            )
+        await post_keyed(ctx, window, message.key, message.text, kept)
+        edited += 1
     return edited

@@ -107,6 +107,12 @@ def pending_messages(db: Database, window_id: int | None = None) -> list[OutboxM
     return [_to_message(row) for row in rows]
 
 
+def window_outbox(db: Database, window_id: int) -> list[OutboxMessage]:
+    """Every message the bot owes or sent in the window's thread, as last written, by id."""
+    rows = db.query("SELECT * FROM outbox WHERE window_id = ? ORDER BY id", [window_id])
+    return [_to_message(row) for row in rows]
+
+
 def mark_delivered(db: Database, message: OutboxMessage) -> bool:
     """Done, unless the row was written again since this content was read (then the newer
     content is still owed); True when marked."""
