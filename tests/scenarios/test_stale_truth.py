@@ -105,7 +105,8 @@ def sim(bot: Harness) -> SimulatedAdapter:
     return adapter
 
 
-async def run_first_window_to_done(bot: Harness) -> None:
+async def accept_first_precheck(bot: Harness) -> None:
+    """Window #1, approved: its checklist settled, its day-before pre-check run and accepted."""
     await settle_manual_items(bot, 1)
     await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
     assert bot.ctx.scheduler is not None
@@ -115,6 +116,11 @@ async def run_first_window_to_done(bot: Harness) -> None:
     precheck = replies(bot, 1, "Pre-check of #1")[-1]
     await bot.click(GateAction.PRECHECK_ACCEPT, precheck, OPERATOR, channel=CHANNEL)
     await until(bot, lambda: state(bot, 1) is WindowState.READY)
+
+
+async def run_first_window_to_done(bot: Harness) -> None:
+    await accept_first_precheck(bot)
+    assert bot.ctx.scheduler is not None
     bot.clock.now = FIRST_START
     await bot.ctx.scheduler.run_due()
     await until(bot, lambda: bool(replies(bot, 1, "G4: #1 may start now")))
@@ -210,15 +216,7 @@ async def test_a_proposal_nobody_decided_expires_at_its_start_and_a_late_click_r
 
 async def test_agents_that_moved_after_the_accepted_precheck_stop_the_go(bot: Harness) -> None:
     await propose_and_approve(bot, "propose night 10.5 2026-12-02T22:00 4h", 1)
-    await settle_manual_items(bot, 1)
-    await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
-    assert bot.ctx.scheduler is not None
-    bot.clock.now = FIRST_START - timedelta(hours=24)
-    await bot.ctx.scheduler.run_due()
-    await until(bot, lambda: bool(replies(bot, 1, "Pre-check of #1")))
-    precheck = replies(bot, 1, "Pre-check of #1")[-1]
-    await bot.click(GateAction.PRECHECK_ACCEPT, precheck, OPERATOR, channel=CHANNEL)
-    await until(bot, lambda: state(bot, 1) is WindowState.READY)
+    await accept_first_precheck(bot)
     bot.clock.now = FIRST_START
     await bot.ctx.scheduler.run_due()
     await until(bot, lambda: bool(replies(bot, 1, "G4: #1 may start now")))
@@ -300,15 +298,7 @@ async def test_an_expired_window_keeps_no_live_control_and_says_who_should_have_
 
 async def accepted_and_ready(bot: Harness) -> None:
     await propose_and_approve(bot, "propose night 10.5 2026-12-02T22:00 4h", 1)
-    await settle_manual_items(bot, 1)
-    await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
-    assert bot.ctx.scheduler is not None
-    bot.clock.now = FIRST_START - timedelta(hours=24)
-    await bot.ctx.scheduler.run_due()
-    await until(bot, lambda: bool(replies(bot, 1, "Pre-check of #1")))
-    precheck = replies(bot, 1, "Pre-check of #1")[-1]
-    await bot.click(GateAction.PRECHECK_ACCEPT, precheck, OPERATOR, channel=CHANNEL)
-    await until(bot, lambda: state(bot, 1) is WindowState.READY)
+    await accept_first_precheck(bot)
 
 
 async def test_a_critical_alarm_after_acceptance_reopens_g3_before_anyone_clicks_go(
