@@ -30,6 +30,7 @@ from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
 from bot.slack.intake import Refused, check_body, is_replayed
 from storage import open_database
+from storage.db import serve_from
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def build_context(
         name: build_adapter(system.adapter.kind, name, system.adapter.options(), clock)
         for name, system in config.systems.items()
     }
-    db = open_database(db_path or settings.upgradebot_db)
+    db = serve_from(open_database(db_path or settings.upgradebot_db))
     metrics.watch_database(db)
     return BotContext(
         config=config,
@@ -105,7 +106,7 @@ def http_app(bolt: AsyncApp, ctx: BotContext, calendar_token: str | None = None)
         except Refused as refused:
             return web.Response(status=refused.status, text=refused.sentence)
         retry = request.headers.get("X-Slack-Retry-Num")
-        if is_replayed(ctx.db, identity, retry, ctx.now()):
+        if is_replayed(ctx, identity, retry, ctx.now()):
             # Slack retried a request the bot already took: answered, done once (issue 15).
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
