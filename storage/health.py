@@ -11,16 +11,21 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from storage.db import last_write_failure
+
 MIN_FREE_BYTES = 1_000_000  # below this a night's WAL (about 1 MB) no longer fits
 
 
 def write_problem(db: Database, min_free_bytes: int = MIN_FREE_BYTES) -> str | None:
-    """Why the database cannot be written now, or None."""
+    """Why the database cannot be written now, or None: the file, its folder or its disk as
+    they look, else the error of the last write if none succeeded since (a quota or a full
+    disk the free space does not show)."""
     rows = db.execute("PRAGMA database_list").fetchall()
     path = next((row[2] for row in rows if row[1] == "main"), "")
-    if not path:
-        return None  # in memory
-    return path_problem(Path(path), min_free_bytes)
+    problem = path_problem(Path(path), min_free_bytes) if path else None
+    if problem is None and (failed := last_write_failure(db)) is not None:
+        problem = f"The bot's last write to its database failed ({failed}); {_TELL}"
+    return problem
 
 
 def path_problem(path: Path, min_free_bytes: int = MIN_FREE_BYTES) -> str | None:
@@ -44,6 +49,11 @@ def storage_failure(error: BaseException) -> str | None:
         return f"The bot's database is read-only right now, so this was not saved; {_TELL}"
     if "full" in text or "disk i/o" in text:
         return f"The disk of the bot's database is full, so this was not saved; {_TELL}"
+    if "locked" in text:
+        return (
+            "Another program holds the bot's database, so this was not saved; try again in a "
+            f"minute, and if it lasts, {_TELL}"
+        )
     return None
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.agents.models import (
     AdapterError,
@@ -48,6 +49,7 @@ from storage import (
     UpgradeStep,
     begin_step,
     finish_step,
+    get_window,
     list_hotfixes,
     list_messages,
     list_steps,
@@ -546,7 +548,7 @@ async def confirm_by_hand(
         f"✅ {window.label} step {position} done in Cube, confirmed by <@{user}>.",
         manual_blocks(window, step, [], user),
     )
-    await run_from(ctx, window, position + 1, 1, user)
+    await supervised(ctx, window.id, run_from(ctx, window, position + 1, 1, user))
 
 
 def _label(ctx: BotContext, raw: str) -> str:
@@ -611,12 +613,55 @@ async def _reattach_unknown(ctx: BotContext, window: Window, step: UpgradeStep, 
 async def resume_all(ctx: BotContext) -> None:
     for window in list_windows(ctx.db, states=[WindowState.EXECUTING]):
         log.warning("re-attaching to %s, which was executing when the bot stopped", window.label)
-        ctx.spawn(resume(ctx, window))
+        ctx.spawn(supervised(ctx, window.id, resume(ctx, window)))
     for window in list_windows(ctx.db, states=[WindowState.VERIFYING]):
         if not is_owed_or_sent(ctx.db, window.id, "verify"):
             # Stopped between `verifying` and the G5 message (issue 15, D1): post it now.
             log.warning("%s is verifying without its G5 message; verifying again", window.label)
-            ctx.spawn(run_verification(ctx, window))
+            ctx.spawn(supervised(ctx, window.id, run_verification(ctx, window)))
+
+
+WATCH_PAUSE_MAX_SECONDS = 30.0
+
+
+async def supervised(ctx: BotContext, window_id: int, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` (triggering and following the night) so that it cannot die: an unexpected
+    error (the database locked past its wait or out of space, a Slack or adapter bug) is logged
+    and counted, and after a pause (doubling up to 30 s) the night carries on from what the
+    database says, exactly as after a restart (:func:`carry_on`): a step in flight is attached
+    to, never triggered again (issue 15, item 2). Refusals meant for the person who clicked
+    (``UpgradeBotError``) still reach them."""
+    attempt: Coroutine[Any, Any, None] | None = work
+    pause = ctx.poll_seconds
+    while True:
+        try:
+            await (attempt if attempt is not None else carry_on(ctx, window_id))
+            return
+        except UpgradeBotError:
+            raise
+        except Exception as error:
+            ctx.metrics.watcher_restarts.labels(type(error).__name__).inc()
+            log.exception(
+                "#%s: following the upgrade failed unexpectedly; carrying on from the database "
+                "in %.1f s",
+                window_id,
+                pause,
+            )
+        attempt = None
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, WATCH_PAUSE_MAX_SECONDS)
+
+
+async def carry_on(ctx: BotContext, window_id: int) -> None:
+    """What the night still owes, from the database alone: the steps of an executing window
+    (re-attached, never re-triggered), the verification of one verifying without its G5."""
+    window = get_window(ctx.db, window_id)
+    if window is None:
+        return
+    if window.state is WindowState.EXECUTING:
+        await resume(ctx, window)
+    elif window.state is WindowState.VERIFYING and not is_owed_or_sent(ctx.db, window_id, "verify"):
+        await run_verification(ctx, window)
 
 
 async def _repost_halt(ctx: BotContext, window: Window, step: UpgradeStep) -> None:
@@ -646,7 +691,7 @@ async def retry(ctx: BotContext, window: Window, position: int, user: str) -> No
     position, attempt = halted_step(ctx, window, position)
     note = f"Retried by <@{user}>: the progress below is the current run."
     await retire(ctx, window, note, keys=halt_keys(ctx, window))
-    await run_from(ctx, window, position, attempt + 1, user)
+    await supervised(ctx, window.id, run_from(ctx, window, position, attempt + 1, user))
 
 
 async def abort(ctx: BotContext, window: Window, position: int, user: str, action: str) -> Window:
