@@ -374,6 +374,8 @@ def describe(settings: Settings, config: Config) -> str:
         f"four-eyes: {'on' if config.four_eyes else 'off'}",
         f"pre-check lead: {config.schedule.precheck_lead}; reminders: "
         + ", ".join(str(r) for r in config.schedule.reminders),
+        f"step deadline: {config.schedule.step_deadline_factor:g} times the step's share of "
+        "the estimate",
         f"packages: {config.packages.dir}; backup max age: {config.backup_max_age}",
         catalog_line(config),
     ]

@@ -73,7 +73,8 @@ class BotContext:
     scheduler_tick_seconds: float = 30.0
     outbox_backoff_seconds: float = 1.0
     outbox_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
-    # A step not done after this many times its share of the estimate is halted (issue 15).
+    # A step not done after this many times its share of the estimate is halted (issue 15);
+    # from the config's schedule.step_deadline_factor (bot/runtime.py build_context).
     step_deadline_factor: float = 2.0
     metrics: Metrics = field(default_factory=Metrics)
     # Called (in the background) whenever a window's proposal is posted or refreshed, i.e. on

@@ -70,6 +70,7 @@ def build_context(
         client=client,
         roles=RoleResolver(config.roles, client),
         clock=clock,
+        step_deadline_factor=config.schedule.step_deadline_factor,
     )
 
 
