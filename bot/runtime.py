@@ -29,7 +29,7 @@ from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
 from bot.slack.intake import Refused, check_body, is_replayed
-from storage import open_database
+from storage.health import open_usable
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,8 @@ def build_context(
         name: build_adapter(system.adapter.kind, name, system.adapter.options(), clock)
         for name, system in config.systems.items()
     }
-    db = open_database(db_path or settings.upgradebot_db)
+    # A read-only, full or foreign database stops the start with a sentence (issue 15, item 6).
+    db = open_usable(db_path or settings.upgradebot_db)
     metrics.watch_database(db)
     return BotContext(
         config=config,
