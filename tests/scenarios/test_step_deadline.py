@@ -7,6 +7,7 @@ over three steps, so a step's share is 35 min 20 s: with the factor set to 1 a s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -76,6 +77,10 @@ async def test_a_configured_factor_of_one_halts_a_step_past_its_share_of_the_est
     assert "<@U0OLGA>" in halted["text"]
     assert "not finished in time: the step was allowed 35 min from the estimate" in texts(halted)
     assert [(s.position, s.status) for s in list_steps(strict_bot.ctx.db, 1)] == [(1, "unknown")]
+    dms = sim(strict_bot)
+    while not all(run.finished for run in await dms.find_runs()):  # the DMS ends its run
+        await asyncio.sleep(0.02)
+    assert dms.start_requests == 1, "halting a step never starts anything"
 
 
 async def test_with_the_default_factor_the_same_step_at_the_same_moment_is_watched_on(
