@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,7 +20,10 @@ from bot.ops.metrics import MeteredAdapter, Metrics
 from bot.roles import RoleResolver
 from bot.settings import Config, SystemConfig
 from storage import ScheduledAction
-from storage.db import Database
+from storage.db import Database, write_async
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class TimedActions(Protocol):
@@ -77,6 +80,8 @@ class BotContext:
     # from the config's schedule.step_deadline_factor (bot/runtime.py build_context).
     step_deadline_factor: float = 2.0
     metrics: Metrics = field(default_factory=Metrics)
+    # Slack request identities this process took (``bot/slack/intake.py``), oldest first.
+    seen_requests: dict[str, None] = field(default_factory=dict)
     # Called (in the background) whenever a window's proposal is posted or refreshed, i.e. on
     # every change people see: the App Home tabs showing it are published again.
     window_watchers: list[Callable[[Window], Coroutine[Any, Any, None]]] = field(
@@ -110,6 +115,14 @@ class BotContext:
             task.cancel()
         if left:
             await asyncio.wait(left, timeout=1.0)
+
+    async def write(
+        self, work: Callable[Concatenate[Database, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``work(db, ...)`` in one transaction, waiting for the write lock off the event loop
+        (``storage.db.write_async``): every write the bot makes while it serves goes here, so
+        another process holding the lock delays only the writes, never an ack (issue 15)."""
+        return await write_async(self.db, work, *args, **kwargs)
 
     def window_changed(self, window: Window) -> None:
         for watcher in self.window_watchers:

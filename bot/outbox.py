@@ -83,7 +83,7 @@ async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
         raise Undelivered(type(error).__name__) from None
     except Exception as error:  # aiohttp's errors and anything slack_sdk lets through
         raise Undelivered(f"{type(error).__name__}: {error}") from None
-    if not mark_delivered(ctx.db, message):
+    if not await ctx.write(mark_delivered, message):
         log.info(
             "%s of #%s changed while it was sent; the newer is owed", message.key, message.window_id
         )
@@ -107,7 +107,7 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
         # An earlier attempt may have reached Slack with its answer lost: look before posting.
         found = await find_in_thread(client, message.channel, message.thread_ts, message.key)
         if found is not None:
-            remember(ctx, message, found)
+            await remember(ctx, message, found)
             known = find_message(ctx.db, message.window_id, message.key)
     if known is not None:
         await client.chat_update(
@@ -127,13 +127,17 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
         reply_broadcast=message.broadcast,
     )
     ts = str(response["ts"])
-    remember(ctx, message, ts)
+    await remember(ctx, message, ts)
     return ts
 
 
-def remember(ctx: BotContext, message: OutboxMessage, ts: str) -> None:
-    remember_message(
-        ctx.db, window_id=message.window_id, key=message.key, channel=message.channel, ts=ts
+async def remember(ctx: BotContext, message: OutboxMessage, ts: str) -> None:
+    await ctx.write(
+        remember_message,
+        window_id=message.window_id,
+        key=message.key,
+        channel=message.channel,
+        ts=ts,
     )
 
 
@@ -202,11 +206,11 @@ async def dispatch(ctx: BotContext) -> None:
                 due.pop(row.id, None)
             except Undelivered as error:
                 if is_permanent(error):
-                    give_up(ctx, row, error)
+                    await give_up(ctx, row, error)
                     continue
                 backoff = _next_backoff(wait, error, ctx.outbox_backoff_seconds)
                 due[row.id] = (time.monotonic() + backoff, backoff)
-                failed(ctx, row, error)
+                await failed(ctx, row, error)
                 blocked.add(row.window_id)
                 log.warning(
                     "%s of #%s not delivered (%s); again in %.1f s",
@@ -228,16 +232,16 @@ def _next_backoff(previous: tuple[float, float] | None, error: Undelivered, firs
     return min(previous[1] * 2, MAX_BACKOFF_SECONDS)
 
 
-def failed(ctx: BotContext, row: OutboxMessage, error: Undelivered) -> None:
+async def failed(ctx: BotContext, row: OutboxMessage, error: Undelivered) -> None:
     try:
-        mark_failed(ctx.db, row, error.reason)
+        await ctx.write(mark_failed, row, error.reason)
     except Exception:
         log.exception("cannot record a failed delivery of %s", row.key)
 
 
-def give_up(ctx: BotContext, row: OutboxMessage, error: Undelivered) -> None:
+async def give_up(ctx: BotContext, row: OutboxMessage, error: Undelivered) -> None:
     log.error("%s of #%s refused by Slack for good: %s", row.key, row.window_id, error.reason)
     try:
-        mark_refused(ctx.db, row, error.reason)
+        await ctx.write(mark_refused, row, error.reason)
     except Exception:
         log.exception("cannot close the outbox row %s", row.key)

@@ -29,6 +29,7 @@ from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
 from bot.slack.intake import Refused, check_body, is_replayed
+from storage.db import serve_from
 from storage.health import open_usable
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def build_context(
         for name, system in config.systems.items()
     }
     # A read-only, full or foreign database stops the start with a sentence (issue 15, item 6).
-    db = open_usable(db_path or settings.upgradebot_db)
+    db = serve_from(open_usable(db_path or settings.upgradebot_db))
     metrics.watch_database(db)
     return BotContext(
         config=config,
@@ -107,7 +108,7 @@ def http_app(bolt: AsyncApp, ctx: BotContext, calendar_token: str | None = None)
         except Refused as refused:
             return web.Response(status=refused.status, text=refused.sentence)
         retry = request.headers.get("X-Slack-Retry-Num")
-        if is_replayed(ctx.db, identity, retry, ctx.now()):
+        if is_replayed(ctx, identity, retry, ctx.now()):
             # Slack retried a request the bot already took: answered, done once (issue 15).
             return web.Response(status=200, headers={"X-Slack-No-Retry": "1"})
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,9 +22,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
 from bot.context import BotContext
-from bot.domain.schedule import handler_name, is_background, is_too_late
+from bot.domain.schedule import PlannedAction, handler_name, is_background, is_too_late
 from storage import (
     ActionStatus,
+    Database,
     ScheduledAction,
     cancel_actions,
     claim_action,
@@ -32,6 +33,7 @@ from storage import (
     get_action,
     list_actions,
     pending_actions,
+    schedule_action,
 )
 
 log = logging.getLogger(__name__)
@@ -47,12 +49,23 @@ class RearmReport:
     resumed: int
 
 
-def drop_window_actions(ctx: BotContext, window_id: int) -> None:
+async def drop_window_actions(ctx: BotContext, window_id: int) -> None:
     """Cancel a window's pending actions and take them off the scheduler (it ended, or went
     back to G1 and will get new ones)."""
-    cancel_actions(ctx.db, window_id, at=ctx.now())
+    await ctx.write(cancel_actions, window_id, at=ctx.now())
     if ctx.scheduler is not None:
         ctx.scheduler.disarm([a.id for a in list_actions(ctx.db, window_id=window_id)])
+
+
+def store_planned(
+    db: Database, window_id: int, planned: Sequence[PlannedAction], now: datetime
+) -> list[ScheduledAction]:
+    """The planned timed actions as stored rows, in one transaction (``ctx.write``; idempotent:
+    the same rows come back when they are stored already)."""
+    return [
+        schedule_action(db, window_id=window_id, kind=p.kind, due_at=p.due_at, at=now, revive=True)
+        for p in planned
+    ]
 
 
 def arm_all(ctx: BotContext, rows: list[ScheduledAction]) -> None:
@@ -146,16 +159,16 @@ class Scheduler:
                 self.arm(action)
                 armed += 1
             elif is_too_late(action.kind, action.due_at, now):
-                self._skip(action, now)
+                await self._skip(action, now)
                 skipped += 1
             else:
                 await self.run_action(action.id)
                 ran_late += 1
         return RearmReport(armed, ran_late, skipped, resumed)
 
-    def _skip(self, action: ScheduledAction, now: datetime) -> None:
-        if claim_action(self.ctx.db, action.id, at=now):
-            finish_action(self.ctx.db, action.id, at=now, outcome="skipped: too late")
+    async def _skip(self, action: ScheduledAction, now: datetime) -> None:
+        if await self.ctx.write(claim_action, action.id, at=now):
+            await self.ctx.write(finish_action, action.id, at=now, outcome="skipped: too late")
         log.info(
             "skipped %s %s for window #%s: due %s, now %s",
             action.kind,
@@ -167,7 +180,7 @@ class Scheduler:
 
     async def run_action(self, action_id: int) -> str | None:
         """Claim and run one action; None when someone else already ran or claimed it."""
-        if not claim_action(self.ctx.db, action_id, at=self.ctx.now()):
+        if not await self.ctx.write(claim_action, action_id, at=self.ctx.now()):
             return None
         action = get_action(self.ctx.db, action_id)
         if action is None:
@@ -185,7 +198,7 @@ class Scheduler:
             except Exception as error:  # a failed job must not kill the scheduler
                 log.exception("action %s (%s) failed", action.id, action.kind)
                 outcome = f"error: {type(error).__name__}"
-        finish_action(self.ctx.db, action.id, at=self.ctx.now(), outcome=outcome)
+        await self.ctx.write(finish_action, action.id, at=self.ctx.now(), outcome=outcome)
         return outcome
 
     async def run_due(self, *, rearm: bool = True) -> int:
@@ -202,7 +215,7 @@ class Scheduler:
             action = due[0]
             self.disarm([action.id])
             if is_too_late(action.kind, action.due_at, now):
-                self._skip(action, now)
+                await self._skip(action, now)
                 continue
             if await self.run_action(action.id) is not None:
                 count += 1

@@ -58,8 +58,8 @@ async def post_keyed(
     if not (window.channel and window.message_ts):
         log.warning("%s has no Slack message to reply to; %s not posted", window.label, key)
         return None
-    message = queue_message(
-        ctx.db,
+    message = await ctx.write(
+        queue_message,
         window_id=window.id,
         key=key,
         channel=window.channel,
@@ -77,9 +77,9 @@ async def post_keyed(
         ts = await deliver(ctx, message)
     except Undelivered as error:
         if is_permanent(error):
-            give_up(ctx, message, error)
+            await give_up(ctx, message, error)
             return None
-        failed(ctx, message, error)
+        await failed(ctx, message, error)
         log.warning("%s of %s not delivered yet (%s); retrying", key, window.label, error.reason)
         ensure_dispatcher(ctx)
         return _known_ts(ctx, window, key)

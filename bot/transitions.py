@@ -15,7 +15,7 @@ from bot.domain.models import GateId, Window, WindowEvent
 from storage import StaleState, get_window, transition
 
 
-def move(
+async def move(
     ctx: BotContext,
     window: Window,
     event: WindowEvent,
@@ -32,8 +32,8 @@ def move(
     """``window`` after ``event``; NotAllowed when the move is illegal or someone moved it first."""
     to = next_state(window.id, window.state, event)
     try:
-        return transition(
-            ctx.db,
+        return await ctx.write(
+            transition,
             window.id,
             expected=window.state,
             to=to,

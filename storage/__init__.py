@@ -25,7 +25,15 @@ from storage.audit import (
     list_state_changes,
     verify_audit_chain,
 )
-from storage.db import Database, open_database, write_transaction
+from storage.db import (
+    LOOP_WRITES,
+    Database,
+    WriteBusy,
+    open_database,
+    write_async,
+    write_now,
+    write_transaction,
+)
 from storage.hotfixes import list_hotfixes, set_hotfixes
 from storage.idempotency import claim_request, forget_requests
 from storage.migrations import UnknownMigrations, applied_migrations
@@ -63,6 +71,7 @@ from storage.windows import (
 )
 
 __all__ = [
+    "LOOP_WRITES",
     "ActionStatus",
     "ChainReport",
     "CheckRun",
@@ -75,6 +84,7 @@ __all__ = [
     "StepAlreadyTriggered",
     "UnknownMigrations",
     "UpgradeStep",
+    "WriteBusy",
     "append_audit",
     "applied_migrations",
     "begin_step",
@@ -118,5 +128,7 @@ __all__ = [
     "set_step_run",
     "transition",
     "verify_audit_chain",
+    "write_async",
+    "write_now",
     "write_transaction",
 ]

@@ -42,7 +42,7 @@ async def _scan(ctx: BotContext, names: list[str]) -> tuple[list[PackageState] |
         found = await asyncio.to_thread(read_packages, directory, names)
     except PackageStoreUnavailable as error:
         return None, str(error)
-    return compare_with_records(ctx.db, found, directory, now=ctx.now()), None
+    return await ctx.write(compare_with_records, found, directory, now=ctx.now()), None
 
 
 def _estimate_high(
@@ -94,8 +94,8 @@ async def check_window(
     if upload:
         results.append(await _upload(ctx, window, packages))
     results = worst_first(results)
-    return record_check_run(
-        ctx.db,
+    return await ctx.write(
+        record_check_run,
         window_id=window.id,
         kind=kind.value,
         at=ctx.now(),

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from storage import Database, claim_request
+from bot.context import BotContext
+from storage import WriteBusy, claim_request, write_now
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,40 @@ def check_body(content_type: str, body: bytes) -> str:
     )
 
 
-def is_replayed(db: Database, identity: str, retry_num: str | None, at: datetime) -> bool:
-    """True for a Slack retry of a request already taken; claims the identity otherwise. A
+SEEN_IN_MEMORY = 10_000  # recent identities kept in the process: Slack retries within minutes
+
+
+def is_replayed(ctx: BotContext, identity: str, retry_num: str | None, at: datetime) -> bool:
+    """True for a Slack retry of a request already taken; claims the identity otherwise.
+
+    The claim never waits for the database (this runs before the ack, issue 15 item 5): the
+    process remembers what it took, and the durable claim (which a restarted bot reads) is
+    written at once when the write lock is free, else in the background as soon as it is. A
     database that cannot record the claim lets the request through: its listener says what
     went wrong, in a sentence."""
+    key = f"slack:{identity}"
+    seen = ctx.seen_requests
+    if key in seen:
+        return retry_num is not None
+    seen[key] = None
+    while len(seen) > SEEN_IN_MEMORY:
+        seen.pop(next(iter(seen)))
     try:
-        first = claim_request(db, f"slack:{identity}", at)
+        first = write_now(ctx.db, claim_request, key, at)
+    except WriteBusy:
+        ctx.spawn(_claim_later(ctx, key, at))
+        return False
     except Exception:
         log.exception("cannot record Slack request %s; handling it anyway", identity[:16])
         return False
     return not first and retry_num is not None
+
+
+async def _claim_later(ctx: BotContext, key: str, at: datetime) -> None:
+    try:
+        await ctx.write(claim_request, key, at)
+    except Exception:
+        log.exception("cannot record Slack request %s", key[:22])
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

@@ -121,8 +121,8 @@ async def test_a_refused_upload_is_told_in_a_sentence(bot: Harness) -> None:
 async def test_a_long_record_goes_up_whole(bot: Harness) -> None:
     message = await propose(bot)
     for number in range(300):
-        append_audit(
-            bot.ctx.db,
+        await bot.ctx.write(
+            append_audit,
             actor="upgradebot",
             action="progress",
             window_id=1,

@@ -105,7 +105,7 @@ class Night:
     async def go(self) -> None:
         window = get_window(self.ctx.db, 1)
         assert window is not None and window.state is WindowState.READY
-        window = move(
+        window = await move(
             self.ctx, window, WindowEvent.GO, actor=OPERATOR, gate=GateId.G4, reason="test"
         )
         self.ctx.spawn(run_from(self.ctx, window, 1, 1, OPERATOR))

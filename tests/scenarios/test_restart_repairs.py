@@ -31,8 +31,8 @@ async def test_a_proposal_stored_but_never_posted_is_posted_at_start(
     await until(bot, lambda: posted(bot, 1))
     plan = get_window(bot.ctx.db, 1).plan  # type: ignore[union-attr]
     # The process dies right after the insert of a second proposal, before Slack is asked.
-    create_window(
-        bot.ctx.db,
+    await bot.ctx.write(
+        create_window,
         system="night",
         target="10.5.0 CU18",
         start=START + timedelta(days=3),
@@ -55,8 +55,8 @@ async def test_an_approval_stored_without_its_checklist_gets_it_at_start(
     await bot.command("propose night 10.5 2026-12-02T22:00 4h", channel=CHANNEL)
     await until(bot, lambda: posted(bot, 1))
     # The approval is stored, then the process dies before the checklist is posted.
-    transition(
-        bot.ctx.db,
+    await bot.ctx.write(
+        transition,
         1,
         expected=WindowState.PROPOSED,
         to=WindowState.APPROVED,

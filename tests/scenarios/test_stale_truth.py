@@ -353,7 +353,7 @@ async def test_the_executor_never_installs_a_version_changing_package_as_a_hotfi
     await accepted_and_ready(bot)
     full = "DataMiner 10.6.0.0(CU6)-16500 Full Upgrade.dmupgrade"
     (bot.tmp_path / "packages" / full).write_bytes(b"package")
-    set_hotfixes(bot.ctx.db, 1, [full], actor="U0MALLORY", at=bot.clock.now)
+    await bot.ctx.write(set_hotfixes, 1, [full], actor="U0MALLORY", at=bot.clock.now)
     bot.clock.now = FIRST_START
     assert bot.ctx.scheduler is not None
     await bot.ctx.scheduler.run_due()

@@ -43,14 +43,14 @@ async def decide(
 ) -> Window:
     window = load_window(ctx, window_id)
     await check_approver(ctx, window, user)
-    window = move(
+    window = await move(
         ctx, window, event, actor=user, gate=GateId.G1, reason=reason, slack_action=slack_action
     )
     # The timed actions are stored before Slack hears of the decision: a Slack outage now
     # loses nothing, and whoever sees "Approved" can rely on the schedule being there.
-    rows = schedule_window(ctx, window) if window.state is WindowState.APPROVED else []
+    rows = await schedule_window(ctx, window) if window.state is WindowState.APPROVED else []
     if window.state is not WindowState.APPROVED:
-        after_close(ctx, window)
+        await after_close(ctx, window)
     await refresh_proposal(ctx, window)
     if window.state is WindowState.APPROVED:
         await after_approval(ctx, window, rows)

@@ -74,8 +74,8 @@ async def settle_item(
     if waive_reason is None and known[item].automatic:
         raise NotAllowed(messages.cannot_confirm_automatic(known[item].title))
     decision = f"{'waive' if waive_reason else 'confirm'}:{item}"
-    record_ack(
-        ctx.db,
+    await ctx.write(
+        record_ack,
         window_id=window.id,
         gate=GateId.G2,
         user=user,
@@ -89,7 +89,7 @@ async def settle_item(
     if is_complete(items):
         await recheck(ctx, window, "G2")
         try:
-            window = move(
+            window = await move(
                 ctx,
                 window,
                 WindowEvent.CLOSE_DETAILS,
@@ -153,7 +153,7 @@ async def choose_hotfixes(
             f"Not in the package store: {', '.join(escape(n) for n in unknown)}; nothing was "
             "changed. Put the file in packages.dir first."
         )
-    set_hotfixes(ctx.db, window.id, names, actor=user, at=ctx.now())
+    await ctx.write(set_hotfixes, window.id, names, actor=user, at=ctx.now())
     await check_window(ctx, window, kind=RunKind.DETAILS)
     return await settle_item(ctx, window, "hotfixes", user, slack_action=slack_action)
 

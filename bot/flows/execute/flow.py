@@ -171,8 +171,8 @@ async def trigger(
     except Exception as error:  # any failure to ask means: do not start
         log.warning("%s: cannot list the DMS's runs before step %s: %s", window.label, index, error)
         try:
-            step = begin_step(
-                ctx.db,
+            step = await ctx.write(
+                begin_step,
                 window_id=window.id,
                 position=index,
                 attempt=attempt,
@@ -183,15 +183,17 @@ async def trigger(
         except StepAlreadyTriggered:
             log.error("%s: step %s already triggered; not triggering again", window.label, index)
             return None
-        step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=_unasked(error))
+        step = await ctx.write(
+            finish_step, step.id, status="failed", at=ctx.now(), error=_unasked(error)
+        )
         await halt(ctx, window, step, None)
         return None
     # What the agents run now, read before the step row exists (nothing is decided on it yet:
     # a run an earlier attempt began is attached to first).
     decision = await decide_trigger(ctx, window, number, retry=attempt > 1)
     try:
-        step = begin_step(
-            ctx.db,
+        step = await ctx.write(
+            begin_step,
             window_id=window.id,
             position=index,
             attempt=attempt,
@@ -208,7 +210,9 @@ async def trigger(
         found = begun_run(listed, name, _baseline(earlier), _claimed(ctx, window, index))
         if found is not None:
             log.warning("%s: step %s already runs as %s; attaching", window.label, index, found)
-            return set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
+            return await ctx.write(
+                set_step_run, step.id, run_id=found.run_id, at=ctx.now(), attached=True
+            )
     if number is None and decision.verdict is StepVerdict.GO:
         target = ProposalDetails.model_validate(window.plan).plan.target.version
         wrong = hotfix_refusal(name, (target.major, target.minor, target.feature, target.cu))
@@ -217,12 +221,14 @@ async def trigger(
     if decision.verdict is StepVerdict.REFUSE:
         log.error("%s: step %s not triggered: %s", window.label, index, decision.reason)
         refused = f"{decision.reason} {NOT_STARTED}"
-        step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=refused)
+        step = await ctx.write(finish_step, step.id, status="failed", at=ctx.now(), error=refused)
         await halt(ctx, window, step, None, notify=True)
         return None
     if decision.verdict is StepVerdict.DONE:
         log.info("%s: step %s not triggered again: %s", window.label, index, decision.reason)
-        return finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail={"already": True})
+        return await ctx.write(
+            finish_step, step.id, status="done", at=ctx.now(), detail={"already": True}
+        )
     options = (
         UpgradeOptions(all_agents=False, agents=list(decision.agents))
         if decision.agents
@@ -232,7 +238,7 @@ async def trigger(
         (package,) = package_files(ctx.config.packages.dir, [name])
         run_id = await adapter.start_upgrade(package, options)
     except ManualStepRequired as manual:
-        step = set_step_run(ctx.db, step.id, run_id=MANUAL, at=ctx.now())
+        step = await ctx.write(set_step_run, step.id, run_id=MANUAL, at=ctx.now())
         await post_keyed(
             ctx,
             window,
@@ -247,13 +253,15 @@ async def trigger(
         return await _settle(ctx, window, step, f"{error} {UNCONFIRMED}")
     except (UpgradeBotError, OSError, ValueError) as error:
         # Refused before anything started: a missing package, an agent down, a run active.
-        step = finish_step(ctx.db, step.id, status="failed", at=ctx.now(), error=str(error))
+        step = await ctx.write(
+            finish_step, step.id, status="failed", at=ctx.now(), error=str(error)
+        )
         await halt(ctx, window, step, None)
         return None
     except Exception as error:
         log.exception("%s: triggering step %s failed unexpectedly", window.label, index)
         return await _settle(ctx, window, step, f"{type(error).__name__}: {error}. {UNCONFIRMED}")
-    return set_step_run(ctx.db, step.id, run_id=run_id, at=ctx.now())
+    return await ctx.write(set_step_run, step.id, run_id=run_id, at=ctx.now())
 
 
 def _unasked(error: Exception) -> str:
@@ -293,8 +301,10 @@ async def _settle(
     found = begun_run(runs, step.package, _baseline(earlier), _claimed(ctx, window))
     if found is not None:
         log.warning("%s: step %s started as %s after all", window.label, step.position, found)
-        return set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
-    step = finish_step(ctx.db, step.id, status="unknown", at=ctx.now(), error=unconfirmed)
+        return await ctx.write(
+            set_step_run, step.id, run_id=found.run_id, at=ctx.now(), attached=True
+        )
+    step = await ctx.write(finish_step, step.id, status="unknown", at=ctx.now(), error=unconfirmed)
     await halt(ctx, window, step, None)
     return None
 
@@ -359,8 +369,8 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
                 log.exception("%s: the progress message could not be queued", window.label)
         # A failed run still settles on the other agents; report once DataMiner is done with it.
         if run.failed and run.finished:
-            done = finish_step(
-                ctx.db,
+            done = await ctx.write(
+                finish_step,
                 step.id,
                 status="failed",
                 at=ctx.now(),
@@ -370,7 +380,9 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
             await halt(ctx, window, done, run)
             return False
         if run.finished and not run.failed:
-            finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail=startup.detail())
+            await ctx.write(
+                finish_step, step.id, status="done", at=ctx.now(), detail=startup.detail()
+            )
             return True
         await asyncio.sleep(ctx.poll_seconds)
 
@@ -405,7 +417,7 @@ async def _out_of_time(
         "does not report it done. Look in Cube (System Center > Agents > Upgrades); Retry "
         "watches the same run again, Abort ends the window."
     )
-    done = finish_step(ctx.db, step.id, status="unknown", at=ctx.now(), error=error)
+    done = await ctx.write(finish_step, step.id, status="unknown", at=ctx.now(), error=error)
     await halt(ctx, window, done, run, notify=True)
 
 
@@ -517,8 +529,8 @@ async def confirm_by_hand(
                 f"Not yet: {'; '.join(behind)}. Step {position} must leave every agent Running "
                 f"on {expected}; click again when Cube reports the upgrade completed."
             )
-    record_ack(
-        ctx.db,
+    await ctx.write(
+        record_ack,
         window_id=window.id,
         gate=GateId.G4,
         user=user,
@@ -526,7 +538,7 @@ async def confirm_by_hand(
         at=ctx.now(),
         slack_action=slack_action,
     )
-    step = finish_step(ctx.db, step.id, status="done", at=ctx.now(), detail={"by": user})
+    step = await ctx.write(finish_step, step.id, status="done", at=ctx.now(), detail={"by": user})
     await post_keyed(
         ctx,
         window,
@@ -580,12 +592,14 @@ async def _reattach_unknown(ctx: BotContext, window: Window, step: UpgradeStep, 
     earlier = [s for s in list_steps(ctx.db, window.id) if s.position == step.position]
     found = begun_run(runs, step.package, _baseline(earlier), _claimed(ctx, window))
     if found is not None:
-        step = set_step_run(ctx.db, step.id, run_id=found.run_id, at=ctx.now(), attached=True)
+        step = await ctx.write(
+            set_step_run, step.id, run_id=found.run_id, at=ctx.now(), attached=True
+        )
         if await follow(ctx, window, step, total):
             await run_from(ctx, window, step.position + 1, 1, "upgradebot")
         return
-    step = finish_step(
-        ctx.db,
+    step = await ctx.write(
+        finish_step,
         step.id,
         status="unknown",
         at=ctx.now(),
@@ -642,7 +656,7 @@ async def abort(ctx: BotContext, window: Window, position: int, user: str, actio
         f"aborted after step {position} failed; follow the rollback plan "
         "(restore the VM snapshot or backup taken before the window)"
     )
-    window = move(
+    window = await move(
         ctx,
         window,
         WindowEvent.EXECUTION_FAILED,

@@ -52,11 +52,11 @@ async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str)
     now = [CheckResult.model_validate(r) for r in quick.results]
     changes = describe_changes(before, now) if findings_differ(before, now) else []
     if changes:
-        window = reopen_precheck(ctx, window, quick, changes)
+        window = await reopen_precheck(ctx, window, quick, changes)
         text = messages.go_changed(window.label, "; ".join(changes[:5]))
         await post_keyed(ctx, window, f"go_refused:{quick.id}", f"⚠️ {text}")
         raise NotAllowed(text)
-    window = move(
+    window = await move(
         ctx,
         window,
         WindowEvent.GO,

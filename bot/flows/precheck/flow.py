@@ -56,7 +56,7 @@ async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool =
     changes: list[str] = []
     if previous is not None and previous.digest != run.digest:
         changes = describe_changes(_results(previous), _results(run))
-        window = reopen_precheck(ctx, window, run, changes)
+        window = await reopen_precheck(ctx, window, run, changes)
     window = get_window(ctx.db, window.id) or window  # what the buttons offer is decided now
     await post_keyed(
         ctx,
@@ -81,10 +81,12 @@ async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool =
     return run
 
 
-def reopen_precheck(ctx: BotContext, window: Window, run: CheckRun, changes: list[str]) -> Window:
+async def reopen_precheck(
+    ctx: BotContext, window: Window, run: CheckRun, changes: list[str]
+) -> Window:
     """G3 opens again: the evidence it accepted is no longer what the system shows."""
     try:
-        reopened = move(
+        reopened = await move(
             ctx,
             window,
             WindowEvent.REOPEN_PRECHECK,
@@ -119,7 +121,7 @@ async def accept_precheck(
     blocking = [r for r in _results(latest) if r.status.blocks]
     if blocking:
         raise NotAllowed(messages.precheck_blocked(window.label, len(blocking)))
-    window = move(
+    window = await move(
         ctx,
         window,
         WindowEvent.ACCEPT_PRECHECK,
@@ -136,18 +138,22 @@ async def accept_precheck(
         precheck_text(window, _results(latest)),
         precheck_blocks(window, latest.id, _results(latest), user),
     )
-    schedule_health_check(ctx, window)
+    await schedule_health_check(ctx, window)
     return window
 
 
-def schedule_health_check(ctx: BotContext, window: Window) -> None:
+async def schedule_health_check(ctx: BotContext, window: Window) -> None:
     """The next drift check of an accepted pre-check, if one fits before the start."""
     planned = next_health_check(
         now=ctx.now(), start=window.start, every=ctx.config.schedule.health_every
     )
     if planned is not None:
-        row = schedule_action(
-            ctx.db, window_id=window.id, kind=planned.kind, due_at=planned.due_at, at=ctx.now()
+        row = await ctx.write(
+            schedule_action,
+            window_id=window.id,
+            kind=planned.kind,
+            due_at=planned.due_at,
+            at=ctx.now(),
         )
         arm_all(ctx, [row])
 

@@ -35,7 +35,7 @@ from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
 from bot.escape import escape
 from bot.flows.propose import blocks
-from bot.scheduler import arm_all, drop_window_actions
+from bot.scheduler import arm_all, drop_window_actions, store_planned
 from bot.threads import post_keyed, retire, round_key
 from bot.transitions import lost_race, move
 from storage import (
@@ -198,8 +198,8 @@ async def propose(
     check_slot(ctx, request, length, now)
     details = details.model_copy(update={"warnings": warnings_for(ctx, request, details, length)})
     system = ctx.system(request.system)
-    window = create_window(
-        ctx.db,
+    window = await ctx.write(
+        create_window,
         system=request.system,
         target=request.target.label,
         start=request.start,
@@ -210,22 +210,17 @@ async def propose(
         channel=system.channel,
         slack_action=slack_action,
     )
-    arm_all(ctx, store_proposal_actions(ctx, window))
+    arm_all(ctx, await store_proposal_actions(ctx, window))
     return await post_proposal(ctx, window)
 
 
-def store_proposal_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+async def store_proposal_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
     """A proposal's own deadline and reminders (it expires at its start if nobody decided;
     the approvers are reminded before), stored with the window (DESIGN: every state has a
     deadline)."""
     now = ctx.now()
     planned = proposal_actions(start=window.start, now=now, reminders=ctx.config.schedule.reminders)
-    return [
-        schedule_action(
-            ctx.db, window_id=window.id, kind=p.kind, due_at=p.due_at, at=now, revive=True
-        )
-        for p in planned
-    ]
+    return await ctx.write(store_planned, window.id, planned, now)
 
 
 async def post_proposal(ctx: BotContext, window: Window) -> Window:
@@ -244,10 +239,10 @@ async def post_proposal(ctx: BotContext, window: Window) -> Window:
             window.label,
             error.response.get("error"),
         )
-        retry_post(ctx, window)
+        await retry_post(ctx, window)
         return window
-    posted = set_message_ref(
-        ctx.db, window.id, channel=response["channel"], ts=response["ts"], at=ctx.now()
+    posted = await ctx.write(
+        set_message_ref, window.id, channel=response["channel"], ts=response["ts"], at=ctx.now()
     )
     ctx.window_changed(posted)
     return posted
@@ -296,11 +291,13 @@ def halted_step_number(ctx: BotContext, window: Window) -> int | None:
 REPOST_DELAY = timedelta(minutes=1)
 
 
-def retry_post(ctx: BotContext, window: Window, *, at_once: bool = False) -> None:
+async def retry_post(ctx: BotContext, window: Window, *, at_once: bool = False) -> None:
     """Slack did not take the proposal (or a crash came before it was asked): a stored action
     posts it, again if need be, also after a restart."""
     due = ctx.now() if at_once else ctx.now() + REPOST_DELAY
-    row = schedule_action(ctx.db, window_id=window.id, kind="post", due_at=due, at=ctx.now())
+    row = await ctx.write(
+        schedule_action, window_id=window.id, kind="post", due_at=due, at=ctx.now()
+    )
     if ctx.scheduler is not None:
         ctx.scheduler.arm(row)
 
@@ -335,11 +332,13 @@ async def recheck(ctx: BotContext, window: Window, gate: str, *, strict: bool = 
         raise NotAllowed(messages.plan_changed(window.label, gate, said, ""))
     if check.verdict is PlanVerdict.DONE:
         try:
-            closed = move(ctx, window, WindowEvent.CANCEL, actor="upgradebot", reason=check.reason)
+            closed = await move(
+                ctx, window, WindowEvent.CANCEL, actor="upgradebot", reason=check.reason
+            )
         except NotAllowed:
             closed = window
         else:
-            drop_window_actions(ctx, window.id)
+            await drop_window_actions(ctx, window.id)
             await refresh_proposal(ctx, closed, announce=False)
             await retire(ctx, closed, f"{closed.label} is closed: nothing more to do here.")
         text = messages.nothing_to_do(window.label, said)
@@ -367,8 +366,8 @@ async def send_back(
     record and is not reused."""
     end = start + window.length if start is not None else None
     try:
-        reopened = reopen_for_approval(
-            ctx.db,
+        reopened = await ctx.write(
+            reopen_for_approval,
             window.id,
             expected=window.state,
             actor=actor,
@@ -382,8 +381,8 @@ async def send_back(
         )
     except StaleState as stale:
         raise lost_race(stale) from None
-    drop_window_actions(ctx, window.id)
-    arm_all(ctx, store_proposal_actions(ctx, reopened))
+    await drop_window_actions(ctx, window.id)
+    arm_all(ctx, await store_proposal_actions(ctx, reopened))
     await refresh_proposal(ctx, reopened, announce=False)
     ended = f"This round ended: {reason.rstrip('.')}. The proposal above asks again."
     await retire(ctx, reopened, ended)

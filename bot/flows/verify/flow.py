@@ -45,7 +45,7 @@ def version_labels(ctx: BotContext, *snapshots: dict[str, Any]) -> dict[str, str
 
 async def finish_execution(ctx: BotContext, window: Window) -> None:
     try:
-        window = move(ctx, window, WindowEvent.EXECUTION_FINISHED, actor="upgradebot")
+        window = await move(ctx, window, WindowEvent.EXECUTION_FINISHED, actor="upgradebot")
     except NotAllowed:
         return
     await refresh_proposal(ctx, window, announce=False)
@@ -75,8 +75,8 @@ async def run_verification(ctx: BotContext, window: Window) -> None:
             )
         )
     results = worst_first(results)
-    record_check_run(
-        ctx.db,
+    await ctx.write(
+        record_check_run,
         window_id=window.id,
         kind="verify",
         at=ctx.now(),
@@ -104,7 +104,7 @@ async def close_verified(
     await ctx.roles.require(GateId.G5, user)
     run = latest_check_run(ctx.db, window.id, "verify")
     event = WindowEvent.REPORT_PROBLEM if problem else WindowEvent.VERIFY
-    window = move(
+    window = await move(
         ctx,
         window,
         event,

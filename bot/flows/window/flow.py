@@ -21,10 +21,10 @@ from bot.flows.propose.flow import (
     send_back,
     warnings_for,
 )
-from bot.scheduler import arm_all, drop_window_actions
+from bot.scheduler import arm_all, drop_window_actions, store_planned
 from bot.threads import post_keyed, retire
 from bot.transitions import load_window, move
-from storage import ScheduledAction, schedule_action
+from storage import ScheduledAction
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,10 @@ async def cancel(
 ) -> Window:
     window = load_window(ctx, window_id)
     await ctx.roles.require_cancel(user, proposer=window.proposer, window_label=window.label)
-    window = move(
+    window = await move(
         ctx, window, WindowEvent.CANCEL, actor=user, reason=reason, slack_action=slack_action
     )
-    after_close(ctx, window)
+    await after_close(ctx, window)
     await refresh_proposal(ctx, window, user)
     note = f"{window.label} was cancelled by <@{user}>: nothing more to do here."
     await retire(ctx, window, note)
@@ -52,7 +52,7 @@ _WHAT = {
 }
 
 
-def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+async def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
     """Store the window's timed actions (idempotent: the same rows come back)."""
     now = ctx.now()
     schedule = ctx.config.schedule
@@ -63,24 +63,19 @@ def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
         precheck_lead=schedule.precheck_lead,
         reminders=schedule.reminders,
     )
-    return [
-        schedule_action(
-            ctx.db, window_id=window.id, kind=p.kind, due_at=p.due_at, at=now, revive=True
-        )
-        for p in planned
-    ]
+    return await ctx.write(store_planned, window.id, planned, now)
 
 
-def schedule_window(ctx: BotContext, window: Window) -> list[ScheduledAction]:
+async def schedule_window(ctx: BotContext, window: Window) -> list[ScheduledAction]:
     """Store the approved window's timed actions and arm them."""
-    rows = store_actions(ctx, window)
+    rows = await store_actions(ctx, window)
     arm_all(ctx, rows)
     return rows
 
 
-def after_close(ctx: BotContext, window: Window) -> None:
+async def after_close(ctx: BotContext, window: Window) -> None:
     """A window that ended (cancelled, rejected, expired) needs none of its pending actions."""
-    drop_window_actions(ctx, window.id)
+    await drop_window_actions(ctx, window.id)
 
 
 async def expire(ctx: BotContext, window: Window) -> str:
@@ -89,10 +84,10 @@ async def expire(ctx: BotContext, window: Window) -> str:
     moment = "the end" if window.state is WindowState.READY else "the start"
     reason = f"{what} was still open at {moment}; nothing ran"
     try:
-        window = move(ctx, window, WindowEvent.EXPIRE, actor="upgradebot", reason=reason)
+        window = await move(ctx, window, WindowEvent.EXPIRE, actor="upgradebot", reason=reason)
     except NotAllowed:
         return "skipped: state moved"
-    after_close(ctx, window)
+    await after_close(ctx, window)
     await refresh_proposal(ctx, window)
     await retire(ctx, window, f"{window.label} expired: {reason}.")
     people = mention(getattr(ctx.config.roles, waiting[1])) if waiting else ""

@@ -70,7 +70,7 @@ async def handle_health(ctx: BotContext, action: ScheduledAction) -> str:
         return f"skipped: window is {window.state.value if window else 'gone'}"
     if await watch_drift(ctx, window):
         return "health changed: G3 reopened"
-    schedule_health_check(ctx, window)
+    await schedule_health_check(ctx, window)
     return "health unchanged"
 
 
@@ -145,7 +145,7 @@ async def reconcile(ctx: BotContext) -> list[str]:
         waiting = any(a.status.value in ("pending", "running") for a in pending)
         if window.message_ts is None and not waiting:
             log.warning("%s was stored but never posted; posting it", window.label)
-            retry_post(ctx, window, at_once=True)
+            await retry_post(ctx, window, at_once=True)
             repaired.append(f"{window.label}: proposal")
     for window in list_windows(ctx.db, states=[WindowState.APPROVED]):
         if not is_owed_or_sent(ctx.db, window.id, round_key(ctx, window, "details")):
