@@ -10,7 +10,7 @@ metadata instead of posting it twice (issue 15).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -27,8 +27,8 @@ from bot.outbox import (
     give_up,
     is_permanent,
 )
-from storage import find_message, list_acks
-from storage.outbox import pending_messages, queue_message, window_outbox
+from storage import Database, find_message, list_acks
+from storage.outbox import OutboxMessage, pending_messages, queue_message, window_outbox
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +51,38 @@ async def post_keyed(
     *,
     search_thread: bool = False,
     broadcast: bool = False,
+    together: Callable[[Database], object] | None = None,
 ) -> str | None:
     """Post (or edit) the window's ``key`` message in its thread; its ts, or None while it is
     not delivered yet (it stays owed and the dispatcher delivers it). ``broadcast`` also shows
-    a new message in the channel (Slack's "Also send to channel")."""
+    a new message in the channel (Slack's "Also send to channel"). ``together`` is the state
+    change that owes this message (a step halted, a verification recorded): it is written in
+    the same transaction as the outbox row, so a crash can never leave one without the other
+    (issue 15, item 4)."""
     if not (window.channel and window.message_ts):
+        if together is not None:
+            await ctx.write(together)
         log.warning("%s has no Slack message to reply to; %s not posted", window.label, key)
         return None
-    message = await ctx.write(
-        queue_message,
-        window_id=window.id,
-        key=key,
-        channel=window.channel,
-        thread_ts=window.message_ts,
-        text=text,
-        blocks=blocks,
-        at=ctx.now(),
-        search_thread=search_thread,
-        broadcast=broadcast,
-    )
+    thread_ts = window.message_ts
+
+    def owe(db: Database) -> OutboxMessage:
+        if together is not None:
+            together(db)
+        return queue_message(
+            db,
+            window_id=window.id,
+            key=key,
+            channel=window.channel or "",
+            thread_ts=thread_ts,
+            text=text,
+            blocks=blocks,
+            at=ctx.now(),
+            search_thread=search_thread,
+            broadcast=broadcast,
+        )
+
+    message = await ctx.write(owe)
     if any(row.id != message.id and row.attempts for row in pending_messages(ctx.db, window.id)):
         ensure_dispatcher(ctx)  # an earlier message of this thread failed and is owed: in order
         return _known_ts(ctx, window, key)
