@@ -10,7 +10,7 @@ import json
 
 from bot.domain.models import WindowState
 from bot.ids import Action
-from storage import get_window, list_acks, list_steps
+from storage import Database, get_window, list_acks, list_actions, list_steps, verify_audit_chain
 from storage.db import last_write_failure
 from tests.fakes.bot import APPROVER, Harness
 from tests.fakes.lock_holder import LockHolder
@@ -99,3 +99,57 @@ async def test_a_disk_that_fills_up_mid_step_stops_nothing_for_good(bot: Harness
     await the_night_ends_at_g5_once(bot)
     window = get_window(bot.ctx.db, 1)
     assert window is not None and window.state is WindowState.VERIFYING
+
+
+async def refuse_inserts(bot: Harness, table: str, when: str = "1") -> None:
+    """Make the second write of a unit fail, the way a disk that fills between two statements
+    would: a trigger that refuses new rows of ``table`` (``when`` narrows it)."""
+
+    def create(db: Database) -> None:
+        db.execute(
+            f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} WHEN {when} "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+
+    await bot.ctx.write(create)
+
+
+async def allow_inserts(bot: Harness, table: str) -> None:
+    await bot.ctx.write(lambda db: db.execute(f"DROP TRIGGER refuse_{table}"))
+
+
+async def test_an_approval_is_stored_with_its_timed_actions_or_not_at_all(bot: Harness) -> None:
+    await bot.command("propose night 10.5 2026-12-02T22:00 4h")
+    await bot.stub.wait_until(lambda: bool(bot.proposals(CHANNEL)))
+    before = list_actions(bot.ctx.db, window_id=1)
+    await refuse_inserts(bot, "scheduled_actions")
+    await bot.click(Action.APPROVE, top(bot), APPROVER, channel=CHANNEL)
+    told = await bot.wait_told(APPROVER, "full")
+    assert "not saved" in told
+    assert state(bot) is WindowState.PROPOSED, "no approval without its pre-check and expiry"
+    assert list_acks(bot.ctx.db, 1) == [] and list_actions(bot.ctx.db, window_id=1) == before
+
+    await allow_inserts(bot, "scheduled_actions")
+    await bot.click(Action.APPROVE, top(bot), APPROVER, channel=CHANNEL)
+    await until_state(bot, WindowState.APPROVED)
+    kinds = {a.kind for a in list_actions(bot.ctx.db, window_id=1) if a.status.value == "pending"}
+    assert {"precheck", "start", "end"} <= kinds
+
+
+async def test_a_failed_step_is_never_recorded_without_its_halt_message(bot: Harness) -> None:
+    await ready_at_start(bot)
+    sim(bot).faults.fail_upgrade["dma-night-02"] = 1
+    await refuse_inserts(bot, "outbox", "NEW.key LIKE 'halt:%'")
+    await give_go(bot)
+    await until(
+        lambda: bot.ctx.metrics.watcher_restarts.labels("IntegrityError")._value.get() >= 2,
+        "the halt could not be written, twice",
+    )
+    assert [s.status for s in list_steps(bot.ctx.db, 1)] == ["running"]
+    await allow_inserts(bot, "outbox")
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("❌ #1 stopped: step 1") for m in thread(bot)), timeout=20
+    )
+    assert [s.status for s in list_steps(bot.ctx.db, 1)] == ["failed"]
+    assert sim(bot).start_requests == 1, "carrying on never started the step again"
+    assert verify_audit_chain(bot.ctx.db).ok

@@ -35,12 +35,14 @@ from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
 from bot.escape import escape
 from bot.flows.propose import blocks
-from bot.scheduler import arm_all, drop_window_actions, store_planned
+from bot.scheduler import arm_all, drop_window_actions, rearm_window, store_planned
 from bot.threads import post_keyed, retire, round_key
 from bot.transitions import lost_race, move
 from storage import (
+    Database,
     ScheduledAction,
     StaleState,
+    cancel_actions,
     create_window,
     list_steps,
     measured_startups,
@@ -365,24 +367,37 @@ async def send_back(
     message re-rendered with Approve / Reject. Evidence of the earlier round stays in the
     record and is not reused."""
     end = start + window.length if start is not None else None
-    try:
-        reopened = await ctx.write(
-            reopen_for_approval,
+    now = ctx.now()
+    stored: list[ScheduledAction] = []
+
+    def reopen(db: Database) -> Window:
+        # One transaction: back at G1 with the earlier round's timed actions cancelled and the
+        # proposal's own deadline and reminders stored (issue 15, item 4).
+        reopened = reopen_for_approval(
+            db,
             window.id,
             expected=window.state,
             actor=actor,
             action=event.value,
-            at=ctx.now(),
+            at=now,
             reason=reason,
             plan=details.model_dump(mode="json") if details is not None else None,
             start=start,
             end=end,
             slack_action=slack_action,
         )
+        cancel_actions(db, window.id, at=now)
+        planned = proposal_actions(
+            start=reopened.start, now=now, reminders=ctx.config.schedule.reminders
+        )
+        stored.extend(store_planned(db, reopened.id, planned, now))
+        return reopened
+
+    try:
+        reopened = await ctx.write(reopen)
     except StaleState as stale:
         raise lost_race(stale) from None
-    await drop_window_actions(ctx, window.id)
-    arm_all(ctx, await store_proposal_actions(ctx, reopened))
+    rearm_window(ctx, window.id, stored)
     await refresh_proposal(ctx, reopened, announce=False)
     ended = f"This round ended: {reason.rstrip('.')}. The proposal above asks again."
     await retire(ctx, reopened, ended)
