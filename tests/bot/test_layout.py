@@ -18,11 +18,12 @@ from commands import SUBCOMMANDS
 ROOT = Path(bot.__file__).parent
 MODULES = sorted(ROOT.rglob("*.py"))
 CLI = ROOT / "cli.py"  # the CLI imports lazily on purpose: `upgradebot --help` stays fast
-FLOW_LEVEL = {"flow", "timed"}  # modules that may call another step's flow
+FLOW_LEVEL = {"flow", "timed", "watch"}  # modules that may call another step's flow
 # Which kinds of module of a step may import which kinds of the same step.
 SAME_STEP = {
     "listeners": {"flow", "blocks", "modals"},
-    "flow": {"blocks", "modals"},
+    "flow": {"blocks", "modals", "watch"},
+    "watch": {"blocks"},  # following a step (flows/execute): called by its flow
     "timed": {"flow", "blocks"},
     "blocks": set(),
     "modals": set(),
@@ -170,7 +171,9 @@ def test_every_step_has_the_same_files() -> None:
     for step in steps:
         names = {p.stem for p in step.glob("*.py")}
         assert {"__init__", "flow", "listeners"} <= names, step.name
-        assert names <= {"__init__", "flow", "listeners", "blocks", "modals", "timed"}, step.name
+        assert names <= {"__init__", "flow", "listeners", "blocks", "modals", "timed", "watch"}, (
+            step.name
+        )
 
 
 def test_imports_inside_and_across_steps_go_one_way() -> None:
