@@ -18,7 +18,6 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -59,8 +58,6 @@ _SERVING: weakref.WeakSet[Database] = weakref.WeakSet()
 # Why the last asynchronous write on a database failed (the disk full, the file read-only…),
 # until a write succeeds again: ``/healthz`` says it even when the folder looks writable.
 _LAST_FAILURE: weakref.WeakKeyDictionary[Database, str] = weakref.WeakKeyDictionary()
-# Opening the database (its migrations) is start-up, before anything is served: it may wait.
-_STARTING: ContextVar[bool] = ContextVar("upgradebot_db_starting", default=False)
 
 # FULL, not NORMAL: with WAL, NORMAL survives a crash of the process but may drop the last
 # commits on a power cut. A dropped commit here is an approval that Slack already showed as
@@ -87,13 +84,9 @@ def open_database(path: str | Path) -> Database:
         db.enable_wal()
     db.execute(f"PRAGMA synchronous = {SYNCHRONOUS};")
     db.execute("PRAGMA foreign_keys = ON;")
-    starting = _STARTING.set(True)
-    try:
-        apply_migrations(db)
-        # A trigger dropped behind our back (by hand, by a restore) is put back at every start.
-        ensure_append_only(db)
-    finally:
-        _STARTING.reset(starting)
+    apply_migrations(db)
+    # A trigger dropped behind our back (by hand, by a restore) is put back at every start.
+    ensure_append_only(db)
     return db
 
 
@@ -126,7 +119,7 @@ def write_transaction(db: Database) -> Iterator[Database]:
             raise
         conn.execute(f"RELEASE {savepoint}")
         return
-    if db in _SERVING and _on_event_loop() and not _STARTING.get():
+    if db in _SERVING and _on_event_loop():
         LOOP_WRITES.count += 1
         LOOP_WRITES.last = _caller()
         log.warning(
