@@ -7,6 +7,11 @@ task per bot delivers it again with backoff, honouring Slack's ``Retry-After``. 
 message whose earlier attempt failed, the thread is searched for the message's key in its
 metadata: a post Slack took but answered too late is found and edited, never posted twice. The
 rows are in the database, so a restart carries on where the last process stopped.
+
+The window's proposal is a row too (``PARENT_KEY``, at channel level): a post whose answer was
+lost is looked for in the channel's history since a little before the window was stored, and
+once Slack took it its ts becomes the window's message and the parent of the thread messages
+held for it; every later re-render of the proposal is an edit of the same row.
 """
 
 from __future__ import annotations
@@ -14,27 +19,38 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import BotContext
-from bot.slack.retry import retry_handlers
-from storage import find_message, remember_message
+from bot.ops.metrics import MeteredWebClient, Metrics, _CountsRetries
+from bot.slack.retry import ConnectionRetry, ServerErrorRetry, retry_handlers
+from storage import find_message, get_window, remember_message
 from storage.outbox import (
+    PARENT_KEY,
     OutboxMessage,
     get_message,
     mark_delivered,
     mark_failed,
     mark_refused,
     pending_messages,
+    record_parent,
 )
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "upgradebot_message"
 MAX_BACKOFF_SECONDS = 60.0
+# How far before the window was stored the channel is searched for its proposal: the bot's and
+# Slack's clocks may differ by this much.
+SEARCH_MARGIN = timedelta(minutes=10)
+HISTORY_PAGE = 200
+HISTORY_PAGES = 10
 # Slack answers these when the request itself is wrong: retrying changes nothing.
 _PERMANENT = {
     "channel_not_found",
@@ -67,9 +83,17 @@ async def deliver(ctx: BotContext, queued: OutboxMessage) -> str | None:
     async with lock:
         message = get_message(ctx.db, queued.id)
         if message is None or message.status != "pending":
-            known = find_message(ctx.db, queued.window_id, queued.key)
-            return known.ts if known else None
+            return _known_ts(ctx, queued)
         return await _deliver(ctx, message)
+
+
+def _known_ts(ctx: BotContext, message: OutboxMessage) -> str | None:
+    """The ts Slack gave the row's message, if it took it: the proposal's is the window's."""
+    if message.is_parent:
+        window = get_window(ctx.db, message.window_id)
+        return window.message_ts if window is not None else None
+    known = find_message(ctx.db, message.window_id, message.key)
+    return known.ts if known else None
 
 
 async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
@@ -92,15 +116,50 @@ async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
 
 def _client(ctx: BotContext) -> AsyncWebClient:
     """The bot's client, except that it never re-sends a post Slack may have taken: the outbox
-    settles those by the key in the thread (``bot/slack/retry.py``)."""
-    client = AsyncWebClient(
+    settles those by the key in the thread (``bot/slack/retry.py``). Its errors and retries
+    are counted in the bot's metrics like every other Slack call."""
+    client = MeteredWebClient(
         token=ctx.client.token, base_url=ctx.client.base_url, timeout=ctx.client.timeout
     )
-    client.retry_handlers = retry_handlers()
+    client.metrics = ctx.metrics
+    client.retry_handlers = [_counted(handler, ctx.metrics) for handler in retry_handlers()]
     return client
 
 
+class _CountedConnectionRetry(_CountsRetries, ConnectionRetry):
+    reason = "connection"
+
+
+class _CountedRateLimitRetry(_CountsRetries, AsyncRateLimitErrorRetryHandler):
+    reason = "rate_limited"
+
+
+class _CountedServerErrorRetry(_CountsRetries, ServerErrorRetry):
+    reason = "server_error"
+
+
+_COUNTED: dict[type[AsyncRetryHandler], type[AsyncRetryHandler]] = {
+    ConnectionRetry: _CountedConnectionRetry,
+    AsyncRateLimitErrorRetryHandler: _CountedRateLimitRetry,
+    ServerErrorRetry: _CountedServerErrorRetry,
+}
+
+
+def _counted(handler: AsyncRetryHandler, metrics: Metrics) -> AsyncRetryHandler:
+    """The same handler (same retry count), counting each retry by method and reason."""
+    counted_type = _COUNTED.get(type(handler))
+    if counted_type is None:
+        return handler
+    counted = counted_type(max_retry_count=handler.max_retry_count)
+    counted.metrics = metrics  # type: ignore[attr-defined]
+    return counted
+
+
 async def _send(ctx: BotContext, message: OutboxMessage) -> str:
+    if message.is_parent:
+        return await _send_parent(ctx, message)
+    if message.thread_ts is None:
+        raise Undelivered("parent_not_posted")  # held: its proposal is not in Slack yet
     client = _client(ctx)
     known = find_message(ctx.db, message.window_id, message.key)
     if known is None and (message.search_thread or message.attempts > 0):
@@ -129,6 +188,78 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
     ts = str(response["ts"])
     await remember(ctx, message, ts)
     return ts
+
+
+async def _send_parent(ctx: BotContext, message: OutboxMessage) -> str:
+    """Post the window's proposal in its channel, or edit it once it is there."""
+    client = _client(ctx)
+    window = get_window(ctx.db, message.window_id)
+    known = window.message_ts if window is not None else None
+    if known is None and window is not None and (message.search_thread or message.attempts > 0):
+        # An earlier attempt may have reached Slack with its answer lost: look before posting.
+        oldest = min(window.created_at, message.queued_at or window.created_at) - SEARCH_MARGIN
+        found = await find_in_channel(client, message.channel, message.window_id, oldest)
+        if found is not None:
+            await _record_parent(ctx, message, message.channel, found)
+            known = found
+    if known is not None:
+        channel = window.channel if window is not None and window.channel else message.channel
+        await client.chat_update(
+            channel=channel, ts=known, text=message.text, blocks=message.blocks or []
+        )
+        return known
+    response = await client.chat_postMessage(
+        channel=message.channel,
+        text=message.text,
+        blocks=message.blocks,
+        metadata={
+            "event_type": EVENT_TYPE,
+            "event_payload": {"window": message.window_id, "key": message.key},
+        },
+        unfurl_links=False,
+    )
+    ts = str(response["ts"])
+    await _record_parent(ctx, message, str(response.get("channel") or message.channel), ts)
+    return ts
+
+
+async def _record_parent(ctx: BotContext, message: OutboxMessage, channel: str, ts: str) -> None:
+    await ctx.write(record_parent, message, channel=channel, ts=ts, at=ctx.now())
+    window = get_window(ctx.db, message.window_id)
+    if window is not None:
+        ctx.window_changed(window)  # the Home tabs showing it
+    if pending_messages(ctx.db, message.window_id):
+        ensure_dispatcher(ctx)  # thread messages held for the proposal are due now
+
+
+async def find_in_channel(
+    client: AsyncWebClient, channel: str, window_id: int, oldest: datetime
+) -> str | None:
+    """The ts of the bot's proposal of ``window_id`` posted in the channel since ``oldest``,
+    found by its key in the message metadata; None when it is not there. Raises like any
+    Slack call."""
+    cursor: str | None = None
+    for _ in range(HISTORY_PAGES):
+        response = await client.conversations_history(
+            channel=channel,
+            oldest=f"{oldest.timestamp():.6f}",
+            include_all_metadata=True,
+            limit=HISTORY_PAGE,
+            cursor=cursor,
+        )
+        for found in response.get("messages") or []:
+            metadata = found.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == EVENT_TYPE
+                and payload.get("key") == PARENT_KEY
+                and payload.get("window") == window_id
+            ):
+                return str(found["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not response.get("has_more") or cursor is None:
+            return None
+    return None
 
 
 async def remember(ctx: BotContext, message: OutboxMessage, ts: str) -> None:

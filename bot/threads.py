@@ -28,7 +28,7 @@ from bot.outbox import (
     is_permanent,
 )
 from storage import find_message, list_acks
-from storage.outbox import pending_messages, queue_message, window_outbox
+from storage.outbox import PARENT_KEY, pending_messages, queue_message, window_outbox
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +54,27 @@ async def post_keyed(
 ) -> str | None:
     """Post (or edit) the window's ``key`` message in its thread; its ts, or None while it is
     not delivered yet (it stays owed and the dispatcher delivers it). ``broadcast`` also shows
-    a new message in the channel (Slack's "Also send to channel")."""
-    if not (window.channel and window.message_ts):
-        log.warning("%s has no Slack message to reply to; %s not posted", window.label, key)
+    a new message in the channel (Slack's "Also send to channel"). Owed before the window's
+    proposal is in Slack, the message is held and posted in its thread once it is."""
+    if not window.channel:
+        log.warning("%s has no channel; %s not posted", window.label, key)
         return None
     message = await ctx.write(
         queue_message,
         window_id=window.id,
         key=key,
         channel=window.channel,
-        thread_ts=window.message_ts,
+        thread_ts=window.message_ts,  # None: the stored proposal's, or held until it is posted
         text=text,
         blocks=blocks,
         at=ctx.now(),
         search_thread=search_thread,
         broadcast=broadcast,
     )
+    if message.thread_ts is None:
+        log.info("%s of %s is held until its proposal is posted", key, window.label)
+        ensure_dispatcher(ctx)
+        return None
     if any(row.id != message.id and row.attempts for row in pending_messages(ctx.db, window.id)):
         ensure_dispatcher(ctx)  # an earlier message of this thread failed and is owed: in order
         return _known_ts(ctx, window, key)
@@ -120,8 +125,8 @@ async def retire(
     refused by its handler anyway."""
     edited = 0
     for message in window_outbox(ctx.db, window.id):
-        if keys is not None and message.key not in keys:
-            continue
+        if message.key == PARENT_KEY or (keys is not None and message.key not in keys):
+            continue  # the proposal is re-rendered by its own flow, never retired
         blocks = message.blocks or []
         if not any(block.get("type") == "actions" for block in blocks):
             continue
