@@ -198,7 +198,7 @@ async def _send_parent(ctx: BotContext, message: OutboxMessage) -> str:
     if known is None and window is not None and (message.search_thread or message.attempts > 0):
         # An earlier attempt may have reached Slack with its answer lost: look before posting.
         oldest = min(window.created_at, message.queued_at or window.created_at) - SEARCH_MARGIN
-        found = await find_in_channel(client, message.channel, message.window_id, oldest)
+        found = await _look_in_channel(client, message, oldest)
         if found is not None:
             await _record_parent(ctx, message, message.channel, found)
             known = found
@@ -230,6 +230,28 @@ async def _record_parent(ctx: BotContext, message: OutboxMessage, channel: str, 
         ctx.window_changed(window)  # the Home tabs showing it
     if pending_messages(ctx.db, message.window_id):
         ensure_dispatcher(ctx)  # thread messages held for the proposal are due now
+
+
+async def _look_in_channel(
+    client: AsyncWebClient, message: OutboxMessage, oldest: datetime
+) -> str | None:
+    """``find_in_channel``, except that a channel Slack will never let the bot read (the bot
+    posts with ``chat:write.public`` and need not be a member) means posting without looking:
+    a proposal shown twice is better than one never shown. Anything else Slack answers is
+    raised, so the row is tried again later."""
+    try:
+        return await find_in_channel(client, message.channel, message.window_id, oldest)
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "")
+        if code not in _PERMANENT:
+            raise
+        log.warning(
+            "cannot look in %s for the proposal of #%s (%s); posting it",
+            message.channel,
+            message.window_id,
+            code,
+        )
+        return None
 
 
 async def find_in_channel(

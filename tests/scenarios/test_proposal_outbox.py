@@ -116,6 +116,21 @@ async def test_a_proposal_owed_over_a_restart_is_posted_once_by_the_next_process
     await bot.running.stop()
 
 
+async def test_a_channel_the_bot_may_not_read_does_not_keep_the_proposal_from_being_posted(
+    bot: Harness,
+) -> None:
+    """The bot posts with chat:write.public and need not be in the channel: Slack refuses to
+    list it (not_in_channel). Not knowing, the outbox posts rather than never showing it."""
+    bot.stub.fail("chat.postMessage", status=500, times=1)
+    bot.stub.fail("conversations.history", error="not_in_channel", times=10)
+    await bot.command(PROPOSE)
+    await settled(bot)
+    assert proposal_posts(bot) == {1: 1}
+    assert [c.fault for c in bot.stub.calls_to("conversations.history")] == ["error:not_in_channel"]
+    row = parent_row(bot.ctx.db, 1)
+    assert row is not None and row.status == "delivered"
+
+
 async def test_a_refresh_slack_refuses_for_a_while_ends_with_the_parent_showing_the_decision(
     bot: Harness,
 ) -> None:
