@@ -23,16 +23,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import BotContext
-from bot.ops.metrics import MeteredWebClient, Metrics, _CountsRetries
-from bot.slack.retry import ConnectionRetry, ServerErrorRetry, retry_handlers
+from bot.outbox_slack import EVENT_TYPE as EVENT_TYPE  # where thread code has always found it
+from bot.outbox_slack import (
+    find_in_channel,
+    find_in_thread,
+    metadata_for,
+    outbox_client,
+)
 from storage import find_message, get_window, remember_message
 from storage.outbox import (
-    PARENT_KEY,
     OutboxMessage,
     get_message,
     mark_delivered,
@@ -44,13 +46,10 @@ from storage.outbox import (
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "upgradebot_message"
 MAX_BACKOFF_SECONDS = 60.0
 # How far before the window was stored the channel is searched for its proposal: the bot's and
 # Slack's clocks may differ by this much.
 SEARCH_MARGIN = timedelta(minutes=10)
-HISTORY_PAGE = 200
-HISTORY_PAGES = 10
 # Slack answers these when the request itself is wrong: retrying changes nothing.
 _PERMANENT = {
     "channel_not_found",
@@ -114,53 +113,12 @@ async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
     return ts
 
 
-def _client(ctx: BotContext) -> AsyncWebClient:
-    """The bot's client, except that it never re-sends a post Slack may have taken: the outbox
-    settles those by the key in the thread (``bot/slack/retry.py``). Its errors and retries
-    are counted in the bot's metrics like every other Slack call."""
-    client = MeteredWebClient(
-        token=ctx.client.token, base_url=ctx.client.base_url, timeout=ctx.client.timeout
-    )
-    client.metrics = ctx.metrics
-    client.retry_handlers = [_counted(handler, ctx.metrics) for handler in retry_handlers()]
-    return client
-
-
-class _CountedConnectionRetry(_CountsRetries, ConnectionRetry):
-    reason = "connection"
-
-
-class _CountedRateLimitRetry(_CountsRetries, AsyncRateLimitErrorRetryHandler):
-    reason = "rate_limited"
-
-
-class _CountedServerErrorRetry(_CountsRetries, ServerErrorRetry):
-    reason = "server_error"
-
-
-_COUNTED: dict[type[AsyncRetryHandler], type[AsyncRetryHandler]] = {
-    ConnectionRetry: _CountedConnectionRetry,
-    AsyncRateLimitErrorRetryHandler: _CountedRateLimitRetry,
-    ServerErrorRetry: _CountedServerErrorRetry,
-}
-
-
-def _counted(handler: AsyncRetryHandler, metrics: Metrics) -> AsyncRetryHandler:
-    """The same handler (same retry count), counting each retry by method and reason."""
-    counted_type = _COUNTED.get(type(handler))
-    if counted_type is None:
-        return handler
-    counted = counted_type(max_retry_count=handler.max_retry_count)
-    counted.metrics = metrics  # type: ignore[attr-defined]
-    return counted
-
-
 async def _send(ctx: BotContext, message: OutboxMessage) -> str:
     if message.is_parent:
         return await _send_parent(ctx, message)
     if message.thread_ts is None:
         raise Undelivered("parent_not_posted")  # held: its proposal is not in Slack yet
-    client = _client(ctx)
+    client = outbox_client(ctx)
     known = find_message(ctx.db, message.window_id, message.key)
     if known is None and (message.search_thread or message.attempts > 0):
         # An earlier attempt may have reached Slack with its answer lost: look before posting.
@@ -178,10 +136,7 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
         thread_ts=message.thread_ts,
         text=message.text,
         blocks=message.blocks,
-        metadata={
-            "event_type": EVENT_TYPE,
-            "event_payload": {"window": message.window_id, "key": message.key},
-        },
+        metadata=metadata_for(message.window_id, message.key),
         unfurl_links=False,
         reply_broadcast=message.broadcast,
     )
@@ -192,7 +147,7 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
 
 async def _send_parent(ctx: BotContext, message: OutboxMessage) -> str:
     """Post the window's proposal in its channel, or edit it once it is there."""
-    client = _client(ctx)
+    client = outbox_client(ctx)
     window = get_window(ctx.db, message.window_id)
     known = window.message_ts if window is not None else None
     if known is None and window is not None and (message.search_thread or message.attempts > 0):
@@ -212,10 +167,7 @@ async def _send_parent(ctx: BotContext, message: OutboxMessage) -> str:
         channel=message.channel,
         text=message.text,
         blocks=message.blocks,
-        metadata={
-            "event_type": EVENT_TYPE,
-            "event_payload": {"window": message.window_id, "key": message.key},
-        },
+        metadata=metadata_for(message.window_id, message.key),
         unfurl_links=False,
     )
     ts = str(response["ts"])
@@ -254,36 +206,6 @@ async def _look_in_channel(
         return None
 
 
-async def find_in_channel(
-    client: AsyncWebClient, channel: str, window_id: int, oldest: datetime
-) -> str | None:
-    """The ts of the bot's proposal of ``window_id`` posted in the channel since ``oldest``,
-    found by its key in the message metadata; None when it is not there. Raises like any
-    Slack call."""
-    cursor: str | None = None
-    for _ in range(HISTORY_PAGES):
-        response = await client.conversations_history(
-            channel=channel,
-            oldest=f"{oldest.timestamp():.6f}",
-            include_all_metadata=True,
-            limit=HISTORY_PAGE,
-            cursor=cursor,
-        )
-        for found in response.get("messages") or []:
-            metadata = found.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (
-                metadata.get("event_type") == EVENT_TYPE
-                and payload.get("key") == PARENT_KEY
-                and payload.get("window") == window_id
-            ):
-                return str(found["ts"])
-        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-        if not response.get("has_more") or cursor is None:
-            return None
-    return None
-
-
 async def remember(ctx: BotContext, message: OutboxMessage, ts: str) -> None:
     await ctx.write(
         remember_message,
@@ -292,22 +214,6 @@ async def remember(ctx: BotContext, message: OutboxMessage, ts: str) -> None:
         channel=message.channel,
         ts=ts,
     )
-
-
-async def find_in_thread(
-    client: AsyncWebClient, channel: str, thread_ts: str, key: str
-) -> str | None:
-    """The ts of the bot's message carrying ``key`` in its metadata in that thread, if any.
-    Raises like any Slack call (the caller decides whether not knowing means waiting)."""
-    response = await client.conversations_replies(
-        channel=channel, ts=thread_ts, include_all_metadata=True
-    )
-    for found in response.get("messages") or []:
-        metadata = found.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == EVENT_TYPE and payload.get("key") == key:
-            return str(found["ts"])
-    return None
 
 
 def _retry_after(headers: Any) -> float | None:
