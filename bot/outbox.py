@@ -40,6 +40,7 @@ from storage.outbox import (
     mark_delivered,
     mark_failed,
     mark_refused,
+    mark_sending,
     pending_messages,
     record_parent,
 )
@@ -163,6 +164,7 @@ async def _send_parent(ctx: BotContext, message: OutboxMessage) -> str:
             channel=channel, ts=known, text=message.text, blocks=message.blocks or []
         )
         return known
+    await ctx.write(mark_sending, message)  # a crash before Slack's answer: look next time
     response = await client.chat_postMessage(
         channel=message.channel,
         text=message.text,

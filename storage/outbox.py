@@ -238,6 +238,16 @@ def mark_failed(db: Database, message: OutboxMessage, error: str) -> None:
         )
 
 
+def mark_sending(db: Database, message: OutboxMessage) -> None:
+    """A post is about to be sent: counted as an attempt before Slack is asked, so a process
+    killed before Slack's answer leaves a row the next one looks for before posting again."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            ["sent; no answer yet", message.id],
+        )
+
+
 def _to_message(row: Mapping[str, Any]) -> OutboxMessage:
     return OutboxMessage(
         id=row["id"],

@@ -116,6 +116,24 @@ async def test_a_proposal_owed_over_a_restart_is_posted_once_by_the_next_process
     await bot.running.stop()
 
 
+async def test_a_bot_killed_before_slack_answered_the_proposal_finds_it_after_the_restart(
+    bot: Harness, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The proposal reached the channel, the process died waiting for the answer: the next
+    process looks in the channel before posting and stores the ts it finds."""
+    bot.stub.late("chat.postMessage", 30.0, times=1)
+    await bot.command(PROPOSE)
+    await bot.stub.wait_until(lambda: bool(bot.proposals()), timeout=10)
+    assert not posted(bot, 1)
+    bot = await restarted(bot, tmp_path, clock)
+    await settled(bot)
+    assert proposal_posts(bot) == {1: 1}
+    assert bot.stub.calls_to("conversations.history"), "looked before posting again"
+    window = get_window(bot.ctx.db, 1)
+    assert window is not None and window.message_ts == bot.proposals()[-1].ts
+    await bot.running.stop()
+
+
 async def test_a_channel_the_bot_may_not_read_does_not_keep_the_proposal_from_being_posted(
     bot: Harness,
 ) -> None:
