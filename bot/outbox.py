@@ -41,6 +41,7 @@ from storage.outbox import (
     mark_failed,
     mark_refused,
     mark_sending,
+    parent_row,
     pending_messages,
     record_parent,
 )
@@ -99,6 +100,8 @@ def _known_ts(ctx: BotContext, message: OutboxMessage) -> str | None:
 async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
     try:
         ts = await _send(ctx, message)
+    except Undelivered:
+        raise
     except SlackApiError as error:
         code = str(error.response.get("error") or "")
         headers = getattr(error.response, "headers", None) or {}
@@ -117,8 +120,11 @@ async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
 async def _send(ctx: BotContext, message: OutboxMessage) -> str:
     if message.is_parent:
         return await _send_parent(ctx, message)
-    if message.thread_ts is None:
-        raise Undelivered("parent_not_posted")  # held: its proposal is not in Slack yet
+    if message.thread_ts is None:  # held: its proposal is not in Slack yet
+        parent = parent_row(ctx.db, message.window_id)
+        if parent is None or parent.status == "refused":
+            raise Undelivered("thread_not_found")  # nor will it be: no thread to post in
+        raise Undelivered("parent_not_posted")
     client = outbox_client(ctx)
     known = find_message(ctx.db, message.window_id, message.key)
     if known is None and (message.search_thread or message.attempts > 0):

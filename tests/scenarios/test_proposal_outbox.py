@@ -17,7 +17,7 @@ from bot.ids import Action
 from bot.outbox import EVENT_TYPE, SEARCH_MARGIN
 from storage import create_window, get_window, list_audit, schedule_action
 from storage.db import Database
-from storage.outbox import PARENT_KEY, parent_row, pending_messages
+from storage.outbox import PARENT_KEY, parent_row, pending_messages, window_outbox
 from tests.fakes.bot import APPROVER, CHANNEL, PROPOSER, STRANGER, FakeClock, Harness
 from tests.scenarios.test_faults import restarted
 from tests.scenarios.test_propose_approve import PROPOSE, texts
@@ -185,6 +185,23 @@ async def test_the_newest_render_wins_when_the_proposal_changes_before_slack_tak
     assert any("cancelled" in t.lower() for t in thread_texts(bot)), thread_texts(bot)
     row = parent_row(bot.ctx.db, 1)
     assert row is not None and row.status == "delivered"
+
+
+async def test_thread_messages_held_for_a_proposal_slack_refuses_for_good_are_not_retried(
+    bot: Harness,
+) -> None:
+    bot.stub.fail("chat.postMessage", error="channel_not_found", times=10_000)
+    await bot.command(PROPOSE)
+    await bot.wait_told(PROPOSER, "Stored #1", timeout=20)
+    assert "Cancelled #1" in await bot.command("cancel 1 wrong channel", user=PROPOSER)
+    await until(bot, lambda: not pending_messages(bot.ctx.db))
+    rows = {m.key: m for m in window_outbox(bot.ctx.db, 1)}
+    assert rows[PARENT_KEY].status == "refused"
+    assert rows[PARENT_KEY].last_error == "channel_not_found"
+    held = [m for m in rows.values() if m.key != PARENT_KEY]
+    assert held and all(m.status == "refused" for m in held)
+    assert bot.proposals() == []
+    await until(bot, lambda: bot.ctx.outbox_task is None or bot.ctx.outbox_task.done())
 
 
 async def test_the_proposal_carries_its_key_in_its_metadata(bot: Harness) -> None:
