@@ -275,6 +275,14 @@ def proposal_not_posted(window_label: str) -> str:
     )
 
 
+def proposal_refused(window_label: str, channel: str, error: str) -> str:
+    return (
+        f"Stored {window_label}, but Slack refuses to post it in <#{channel}> ({error}): check "
+        f"the system's channel in the config and that the app may post there. "
+        f"`/upgrade status {window_label}` shows the window."
+    )
+
+
 def proposal_outcome(window_label: str, channel: str | None, message_ts: str | None) -> str:
     if message_ts is None or channel is None:
         return proposal_not_posted(window_label)

@@ -192,7 +192,8 @@ async def test_thread_messages_held_for_a_proposal_slack_refuses_for_good_are_no
 ) -> None:
     bot.stub.fail("chat.postMessage", error="channel_not_found", times=10_000)
     await bot.command(PROPOSE)
-    await bot.wait_told(PROPOSER, "Stored #1", timeout=20)
+    told = await bot.wait_told(PROPOSER, "Stored #1", timeout=20)
+    assert f"Slack refuses to post it in <#{CHANNEL}> (channel_not_found)" in told
     assert "Cancelled #1" in await bot.command("cancel 1 wrong channel", user=PROPOSER)
     await until(bot, lambda: not pending_messages(bot.ctx.db))
     rows = {m.key: m for m in window_outbox(bot.ctx.db, 1)}

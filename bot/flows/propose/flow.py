@@ -272,6 +272,15 @@ async def post_proposal(ctx: BotContext, window: Window) -> Window:
     return get_window(ctx.db, window.id) or window
 
 
+def proposal_reply(ctx: BotContext, window: Window) -> str:
+    """What the proposer is told: where it was posted, that it is stored and being posted, or
+    that Slack refuses it for good (and what to check)."""
+    row = parent_row(ctx.db, window.id)
+    if window.message_ts is None and row is not None and row.status == "refused":
+        return messages.proposal_refused(window.label, row.channel, row.last_error or "refused")
+    return messages.proposal_outcome(window.label, window.channel, window.message_ts)
+
+
 async def queue_proposal(ctx: BotContext, window: Window) -> None:
     """Owe the window's proposal to its channel (start-up repair of a window stored before the
     proposal went through the outbox): the dispatcher posts it."""
