@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.domain.errors import ConfigError
+from bot.domain.errors import ConfigError, UnusableDatabase
 from bot.ops.logs import FORMATS, configure_logging
 from bot.settings import Config, Settings, load_config
 
@@ -125,6 +125,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"upgradebot: {error.message}", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        return run_command(args, settings, config)
+    except UnusableDatabase as error:  # read-only, full disk, not a database (issue 15)
+        print(f"upgradebot: {error.message}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def run_command(args: argparse.Namespace, settings: Settings, config: Config) -> int:
+    """The subcommand, once the config is valid."""
     if args.command == "export":
         return export_record(settings, config, args.window, args.json, args.output)
     if args.command == "calendar":
@@ -263,13 +272,13 @@ def export_record(
     from bot.domain.errors import UnknownWindow
     from bot.record import build_record, to_json, to_markdown
     from commands.base import parse_window_id
-    from storage import open_database
+    from storage.health import open_usable
 
     path = settings.upgradebot_db
     if str(path) != ":memory:" and not path.exists():
         print(f"upgradebot: there is no database at {path} (set UPGRADEBOT_DB).", file=sys.stderr)
         return EXIT_CONFIG
-    db = open_database(path)
+    db = open_usable(path, writes=False)
     try:
         record = build_record(db, parse_window_id(window), tz=config.tz)
     except UnknownWindow:
@@ -291,13 +300,14 @@ def write_calendar(settings: Settings, config: Config, output: str | None) -> in
     from datetime import UTC, datetime
 
     from bot.ops.calendar import to_ical
-    from storage import list_windows, open_database
+    from storage import list_windows
+    from storage.health import open_usable
 
     path = settings.upgradebot_db
     if str(path) != ":memory:" and not path.exists():
         print(f"upgradebot: there is no database at {path} (set UPGRADEBOT_DB).", file=sys.stderr)
         return EXIT_CONFIG
-    db = open_database(path)
+    db = open_usable(path, writes=False)
     try:
         windows = list_windows(db)
     finally:
@@ -318,13 +328,14 @@ def accept_package(settings: Settings, name: str) -> int:
     import getpass
     from datetime import UTC, datetime
 
-    from storage import append_audit, forget_package, open_database
+    from storage import append_audit, forget_package
+    from storage.health import open_usable
 
     path = settings.upgradebot_db
     if not path.exists():
         print(f"upgradebot: there is no database at {path} (set UPGRADEBOT_DB).", file=sys.stderr)
         return EXIT_CONFIG
-    db = open_database(path)
+    db = open_usable(path)
     try:
         if not forget_package(db, name):
             print(
@@ -374,6 +385,8 @@ def describe(settings: Settings, config: Config) -> str:
         f"four-eyes: {'on' if config.four_eyes else 'off'}",
         f"pre-check lead: {config.schedule.precheck_lead}; reminders: "
         + ", ".join(str(r) for r in config.schedule.reminders),
+        f"step deadline: {config.schedule.step_deadline_factor:g} times the step's share of "
+        "the estimate",
         f"packages: {config.packages.dir}; backup max age: {config.backup_max_age}",
         catalog_line(config),
     ]

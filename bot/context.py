@@ -76,7 +76,8 @@ class BotContext:
     scheduler_tick_seconds: float = 30.0
     outbox_backoff_seconds: float = 1.0
     outbox_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
-    # A step not done after this many times its share of the estimate is halted (issue 15).
+    # A step not done after this many times its share of the estimate is halted (issue 15);
+    # from the config's schedule.step_deadline_factor (bot/runtime.py build_context).
     step_deadline_factor: float = 2.0
     metrics: Metrics = field(default_factory=Metrics)
     # Slack request identities this process took (``bot/slack/intake.py``), oldest first.

@@ -29,8 +29,8 @@ from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
 from bot.slack.intake import Refused, check_body, is_replayed
-from storage import open_database
 from storage.db import serve_from
+from storage.health import open_usable
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def build_context(
         name: build_adapter(system.adapter.kind, name, system.adapter.options(), clock)
         for name, system in config.systems.items()
     }
-    db = serve_from(open_database(db_path or settings.upgradebot_db))
+    # A read-only, full or foreign database stops the start with a sentence (issue 15, item 6).
+    db = serve_from(open_usable(db_path or settings.upgradebot_db))
     metrics.watch_database(db)
     return BotContext(
         config=config,
@@ -71,6 +72,7 @@ def build_context(
         client=client,
         roles=RoleResolver(config.roles, client),
         clock=clock,
+        step_deadline_factor=config.schedule.step_deadline_factor,
     )
 
 

@@ -68,6 +68,14 @@ def store_planned(
     ]
 
 
+def rearm_window(ctx: BotContext, window_id: int, rows: list[ScheduledAction]) -> None:
+    """The window's actions as the database now has them: every earlier job off the scheduler,
+    ``rows`` (just stored) on it."""
+    if ctx.scheduler is not None:
+        ctx.scheduler.disarm([a.id for a in list_actions(ctx.db, window_id=window_id)])
+    arm_all(ctx, rows)
+
+
 def arm_all(ctx: BotContext, rows: list[ScheduledAction]) -> None:
     if ctx.scheduler is not None:
         for row in rows:

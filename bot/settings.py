@@ -108,6 +108,9 @@ class Roles(_Strict):
         return ids
 
 
+MAX_STEP_DEADLINE_FACTOR = 100  # a step allowed 100 times its share is watched all week anyway
+
+
 class Schedule(_Strict):
     precheck_lead: timedelta = timedelta(hours=24)
     reminders: list[timedelta] = Field(
@@ -116,11 +119,26 @@ class Schedule(_Strict):
     # Between the accepted pre-check and the go, health is read again this often (and at each
     # reminder); 0 turns the periodic check off.
     health_every: timedelta = timedelta(minutes=30)
+    # A step not finished after this many times its share of the estimate's high end is halted
+    # as "not finished in time" (issue 15): 1 holds a step to its share, 2 gives it as long again.
+    step_deadline_factor: float = 2.0
 
     @field_validator("precheck_lead", "health_every", mode="before")
     @classmethod
     def _lead(cls, value: Any) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("step_deadline_factor", mode="before")
+    @classmethod
+    def _factor(cls, value: Any) -> float:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if is_number and 1 <= value <= MAX_STEP_DEADLINE_FACTOR:  # also refuses NaN
+            return float(value)
+        raise ValueError(
+            f"{value!r} is not a deadline factor; write how many times its share of the "
+            f"estimate a step may take before it is halted, a number from 1 to "
+            f"{MAX_STEP_DEADLINE_FACTOR} like 2 or 1.5"
+        )
 
     @field_validator("reminders", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ metadata instead of posting it twice (issue 15).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -27,8 +27,8 @@ from bot.outbox import (
     give_up,
     is_permanent,
 )
-from storage import find_message, list_acks
-from storage.outbox import PARENT_KEY, pending_messages, queue_message, window_outbox
+from storage import Database, find_message, list_acks
+from storage.outbox import PARENT_KEY, OutboxMessage, pending_messages, queue_message, window_outbox
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +51,40 @@ async def post_keyed(
     *,
     search_thread: bool = False,
     broadcast: bool = False,
+    together: Callable[[Database], object] | None = None,
 ) -> str | None:
     """Post (or edit) the window's ``key`` message in its thread; its ts, or None while it is
     not delivered yet (it stays owed and the dispatcher delivers it). ``broadcast`` also shows
-    a new message in the channel (Slack's "Also send to channel"). Owed before the window's
-    proposal is in Slack, the message is held and posted in its thread once it is."""
+    a new message in the channel (Slack's "Also send to channel"). ``together`` is the state
+    change that owes this message (a step halted, a verification recorded): it is written in
+    the same transaction as the outbox row, so a crash can never leave one without the other
+    (issue 15, item 4). Owed before the window's proposal is in Slack, the message is held and
+    posted in its thread once it is."""
     if not window.channel:
+        if together is not None:
+            await ctx.write(together)
         log.warning("%s has no channel; %s not posted", window.label, key)
         return None
-    message = await ctx.write(
-        queue_message,
-        window_id=window.id,
-        key=key,
-        channel=window.channel,
-        thread_ts=window.message_ts,  # None: the stored proposal's, or held until it is posted
-        text=text,
-        blocks=blocks,
-        at=ctx.now(),
-        search_thread=search_thread,
-        broadcast=broadcast,
-    )
+    channel = window.channel
+    thread_ts = window.message_ts  # None: the stored proposal's, or held until it is posted
+
+    def owe(db: Database) -> OutboxMessage:
+        if together is not None:
+            together(db)
+        return queue_message(
+            db,
+            window_id=window.id,
+            key=key,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            blocks=blocks,
+            at=ctx.now(),
+            search_thread=search_thread,
+            broadcast=broadcast,
+        )
+
+    message = await ctx.write(owe)
     if message.thread_ts is None:
         log.info("%s of %s is held until its proposal is posted", key, window.label)
         ensure_dispatcher(ctx)

@@ -4,7 +4,7 @@ sentence the late clicker reads."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot import messages
@@ -12,7 +12,7 @@ from bot.context import BotContext
 from bot.domain.errors import NotAllowed, UnknownWindow
 from bot.domain.gates import next_state
 from bot.domain.models import GateId, Window, WindowEvent
-from storage import StaleState, get_window, transition
+from storage import Database, StaleState, get_window, transition
 
 
 async def move(
@@ -28,18 +28,23 @@ async def move(
     slack_action: str | None = None,
     detail: Mapping[str, Any] | None = None,
     action: str | None = None,
+    then: Callable[[Database, Window], object] | None = None,
 ) -> Window:
-    """``window`` after ``event``; NotAllowed when the move is illegal or someone moved it first."""
+    """``window`` after ``event``; NotAllowed when the move is illegal or someone moved it first.
+    ``then(db, moved)`` is what the new state owes at once (its timed actions): written in the
+    same transaction, so a crash never leaves the state without it (issue 15, item 4)."""
     to = next_state(window.id, window.state, event)
-    try:
-        return await ctx.write(
-            transition,
+    at = ctx.now()
+
+    def change(db: Database) -> Window:
+        moved = transition(
+            db,
             window.id,
             expected=window.state,
             to=to,
             actor=actor,
             action=action or event.value,
-            at=ctx.now(),
+            at=at,
             slack_action=slack_action,
             gate=gate,
             decision=decision or (event.value if gate else None),
@@ -47,6 +52,12 @@ async def move(
             reason=reason,
             detail=detail,
         )
+        if then is not None:
+            then(db, moved)
+        return moved
+
+    try:
+        return await ctx.write(change)
     except StaleState as stale:
         raise lost_race(stale) from None
 

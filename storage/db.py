@@ -56,6 +56,9 @@ LOOP_WRITES = LoopWrites()
 # The databases a running bot serves from (``serve_from``): a synchronous write on one of them,
 # on the loop, is counted. A test's or a tool's own connection is not the bot's.
 _SERVING: weakref.WeakSet[Database] = weakref.WeakSet()
+# Why the last asynchronous write on a database failed (the disk full, the file read-only…),
+# until a write succeeds again: ``/healthz`` says it even when the folder looks writable.
+_LAST_FAILURE: weakref.WeakKeyDictionary[Database, str] = weakref.WeakKeyDictionary()
 # Opening the database (its migrations) is start-up, before anything is served: it may wait.
 _STARTING: ContextVar[bool] = ContextVar("upgradebot_db_starting", default=False)
 
@@ -162,7 +165,7 @@ async def write_async(
         return work(db, *args, **kwargs)
     give_up = time.monotonic() + ASYNC_WRITE_DEADLINE_SECONDS
     pause = 0.005
-    while not _try_begin(conn):
+    while not _try_begin(db):
         if time.monotonic() >= give_up:
             raise sqlite3.OperationalError("database is locked")
         await asyncio.sleep(pause)
@@ -176,11 +179,19 @@ def _run_begun(db: Database, work: Callable[[], T]) -> T:
     try:
         result = work()
         conn.execute("COMMIT")
-    except BaseException:
+    except BaseException as error:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):
+            _LAST_FAILURE[db] = str(error)
         raise
+    _LAST_FAILURE.pop(db, None)
     return result
+
+
+def last_write_failure(db: Database) -> str | None:
+    """SQLite's words for why the last write failed, while no write succeeded since."""
+    return _LAST_FAILURE.get(db)
 
 
 class WriteBusy(Exception):
@@ -200,19 +211,21 @@ def write_now(
     conn = db.conn
     if conn.in_transaction:
         return work(db, *args, **kwargs)
-    if not _try_begin(conn):
+    if not _try_begin(db):
         raise WriteBusy("the database's write lock is held by another connection")
     return _run_begun(db, lambda: work(db, *args, **kwargs))
 
 
-def _try_begin(conn: sqlite3.Connection) -> bool:
+def _try_begin(db: Database) -> bool:
     """``BEGIN IMMEDIATE`` with a short wait; False when another connection holds the lock."""
+    conn = db.conn
     conn.execute(f"PRAGMA busy_timeout = {ASYNC_BUSY_MILLISECONDS}")
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as error:
         if is_locked(error):
             return False
+        _LAST_FAILURE[db] = str(error)
         raise
     finally:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MILLISECONDS}")
@@ -235,10 +248,13 @@ def _on_event_loop() -> bool:
     return True
 
 
+_HERE = str(Path(__file__).resolve().parent)
+
+
 def _caller() -> str:
     """Where a synchronous write on the loop came from (the first frame outside storage/)."""
     for frame in reversed(traceback.extract_stack()[:-2]):
-        if "/storage/" not in frame.filename and "contextlib" not in frame.filename:
+        if not frame.filename.startswith(_HERE) and "contextlib" not in frame.filename:
             return f"{Path(frame.filename).name}:{frame.lineno} {frame.name}"
     return "?"
 

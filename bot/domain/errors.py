@@ -18,7 +18,8 @@
     ├── IllegalTransition      the window's state does not allow this move
     ├── NoUpgradePath          the catalog has no documented way from here to there
     ├── MixedVersionCluster    agents disagree on their version; never guessed around
-    └── ConfigError            the YAML is wrong; the bot refuses to start
+    ├── ConfigError            the YAML is wrong; the bot refuses to start
+    └── UnusableDatabase       the database cannot be opened or written; the bot refuses to start
 
 Each exception builds its own message from its fields, so the listener only has to show
 ``str(error)``.
@@ -242,3 +243,9 @@ class MixedVersionCluster(UpgradeBotError):
 
 class ConfigError(UpgradeBotError):
     pass
+
+
+class UnusableDatabase(UpgradeBotError):
+    """The database cannot be opened or written (a read-only file or folder, a full disk, a
+    folder or another kind of file at its path): the message says what is wrong and what
+    would fix it (storage/health.py), and the command line exits with it, not a traceback."""

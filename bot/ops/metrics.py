@@ -92,6 +92,14 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.watcher_restarts = Counter(
+            "upgradebot_watcher_restarts",
+            "Times following an upgrade failed unexpectedly and carried on from the database, "
+            "by the error's type",
+            ["error"],
+            registry=self.registry,
+        )
+
     def watch_database(self, db: Database) -> None:
         """Read the stored figures from ``db`` at every scrape."""
         self.registry.register(DatabaseCollector(db))

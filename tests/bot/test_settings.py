@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.domain.errors import ConfigError
 from bot.settings import Settings, load_config, parse_duration
@@ -101,6 +102,28 @@ def test_config_errors_name_the_key_the_line_and_a_valid_form(
         load_config(write(tmp_path, text))
     for needle in needles:
         assert needle in caught.value.message
+
+
+def test_the_step_deadline_factor_is_read_from_the_schedule(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, BASE)).schedule.step_deadline_factor == 2.0
+    configured = BASE + "schedule: {step_deadline_factor: 1.5}\n"
+    assert load_config(write(tmp_path, configured)).schedule.step_deadline_factor == 1.5
+    at_least = BASE + "schedule: {step_deadline_factor: 1}\n"
+    assert load_config(write(tmp_path, at_least)).schedule.step_deadline_factor == 1.0
+
+
+@pytest.mark.parametrize("value", ["0.5", "0", "-2", "twice", "2x", "true", ".nan", ".inf", "101"])
+def test_a_step_deadline_factor_below_one_or_not_a_number_is_refused_in_one_sentence(
+    tmp_path: Path, value: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, BASE + f"schedule:\n  step_deadline_factor: {value}\n"))
+    shown = yaml.safe_load(value)
+    assert caught.value.message == (
+        f"Invalid config {tmp_path / 'upgradebot.yml'}: schedule.step_deadline_factor (line 7): "
+        f"{shown!r} is not a deadline factor; write how many times its share of the estimate a "
+        "step may take before it is halted, a number from 1 to 100 like 2 or 1.5"
+    )
 
 
 def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:

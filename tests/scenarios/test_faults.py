@@ -267,7 +267,9 @@ async def test_a_bot_stopped_between_verifying_and_the_g5_message_posts_it_at_st
 async def test_a_bot_stopped_between_a_failed_step_and_its_halt_message_posts_it_at_start(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    """D1/6b: killed after the step was recorded failed, before Retry/Abort reached Slack."""
+    """D1/6b: killed after the DMS reported the step failed, while the halt was being prepared.
+    The step is recorded failed only together with its Retry/Abort message (one transaction),
+    so the stop finds it still running; the restart attaches, sees the failure and halts once."""
     stub = SlackStub(bot_token=BOT_TOKEN, usergroups={"S0ADMINS": ["U0BOB"]})
     api = await stub.start()
     session = aiohttp.ClientSession()
@@ -280,7 +282,15 @@ async def test_a_bot_stopped_between_a_failed_step_and_its_halt_message_posts_it
         await give_go(bot)
         await until(lambda: len(list_steps(first.ctx.db, 1)) == 1)
         sim(bot).faults.slow.update(SLOW)  # the halt reads the cluster first: slowly
-        await until(lambda: [s.status for s in list_steps(first.ctx.db, 1)] == ["failed"])
+        for _ in range(500):
+            if any(run.failed and run.finished for run in await sim(bot).find_runs()):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the DMS never reported step 1 failed")
+        assert [s.status for s in list_steps(first.ctx.db, 1)] == ["running"], (
+            "no failed step without its halt message"
+        )
         bot = await restarted(bot, tmp_path, clock)
         sim(bot).faults.slow.clear()
         await bot.stub.wait_until(

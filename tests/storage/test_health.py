@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from bot.domain.errors import UnusableDatabase
 from storage import open_database
-from storage.health import path_problem, storage_failure, write_problem
+from storage.health import open_usable, path_problem, storage_failure, write_problem
 
 
 def test_a_writable_database_on_a_disk_with_room_has_no_problem(tmp_path: Path) -> None:
@@ -45,3 +46,38 @@ def test_other_errors_are_not_storage_failures() -> None:
     assert storage_failure(sqlite3.OperationalError("no such table: t")) is None
     full = storage_failure(sqlite3.OperationalError("database or disk is full"))
     assert full is not None and "full" in full
+
+
+def test_a_usable_database_opens_migrated_and_a_disk_below_the_margin_is_refused_first(
+    tmp_path: Path,
+) -> None:
+    """The start-up check: below ``min_free_bytes`` nothing is opened (or created) at all."""
+    path = tmp_path / "state" / "bot.db"
+    db = open_usable(path)
+    try:
+        assert write_problem(db) is None and "windows" in db.table_names()
+    finally:
+        db.close()
+    with pytest.raises(UnusableDatabase) as refused:
+        open_usable(tmp_path / "other.db", min_free_bytes=10**18)
+    assert refused.value.message.startswith(f"The disk holding {tmp_path / 'other.db'} is full")
+    assert not (tmp_path / "other.db").exists()
+    reader = open_usable(path, writes=False, min_free_bytes=10**18)  # a reader needs no margin
+    reader.close()
+    memory = open_usable(Path(":memory:"))
+    memory.close()
+
+
+def test_a_damaged_database_is_named_with_the_backup_to_restore(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    open_database(path).close()
+    data = bytearray(path.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the first page's b-tree, after the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnusableDatabase) as refused:
+        open_usable(path)
+    assert refused.value.message == (
+        f"The database {path} is damaged (SQLite says: database disk image is malformed); "
+        "restore it from the latest backup, or set UPGRADEBOT_DB to a new file name to start "
+        "an empty one."
+    )

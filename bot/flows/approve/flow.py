@@ -14,9 +14,10 @@ from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.flows.details.flow import post_details
 from bot.flows.propose.flow import refresh_proposal
-from bot.flows.window.flow import after_close, schedule_window
+from bot.flows.window.flow import after_close, planned_actions
+from bot.scheduler import arm_all, store_planned
 from bot.transitions import load_window, move
-from storage import ScheduledAction
+from storage import Database, ScheduledAction
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,26 @@ async def decide(
 ) -> Window:
     window = load_window(ctx, window_id)
     await check_approver(ctx, window, user)
+    rows: list[ScheduledAction] = []
+
+    def schedule(db: Database, moved: Window) -> None:
+        if moved.state is WindowState.APPROVED:
+            rows.extend(store_planned(db, moved.id, planned_actions(ctx, moved), ctx.now()))
+
+    # The timed actions are stored in the same transaction as the approval, before Slack hears
+    # of it: neither a crash nor a Slack outage can leave an approved window without its
+    # pre-check, reminders and expiry.
     window = await move(
-        ctx, window, event, actor=user, gate=GateId.G1, reason=reason, slack_action=slack_action
+        ctx,
+        window,
+        event,
+        actor=user,
+        gate=GateId.G1,
+        reason=reason,
+        slack_action=slack_action,
+        then=schedule,
     )
-    # The timed actions are stored before Slack hears of the decision: a Slack outage now
-    # loses nothing, and whoever sees "Approved" can rely on the schedule being there.
-    rows = await schedule_window(ctx, window) if window.state is WindowState.APPROVED else []
+    arm_all(ctx, rows)
     if window.state is not WindowState.APPROVED:
         await after_close(ctx, window)
     await refresh_proposal(ctx, window)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.agents.models import (
     AdapterError,
@@ -44,10 +45,12 @@ from bot.flows.verify.flow import finish_execution, run_verification
 from bot.threads import post_keyed, retire
 from bot.transitions import move
 from storage import (
+    Database,
     StepAlreadyTriggered,
     UpgradeStep,
     begin_step,
     finish_step,
+    get_window,
     list_hotfixes,
     list_messages,
     list_steps,
@@ -183,10 +186,7 @@ async def trigger(
         except StepAlreadyTriggered:
             log.error("%s: step %s already triggered; not triggering again", window.label, index)
             return None
-        step = await ctx.write(
-            finish_step, step.id, status="failed", at=ctx.now(), error=_unasked(error)
-        )
-        await halt(ctx, window, step, None)
+        await finish_and_halt(ctx, window, step, None, status="failed", error=_unasked(error))
         return None
     # What the agents run now, read before the step row exists (nothing is decided on it yet:
     # a run an earlier attempt began is attached to first).
@@ -221,8 +221,7 @@ async def trigger(
     if decision.verdict is StepVerdict.REFUSE:
         log.error("%s: step %s not triggered: %s", window.label, index, decision.reason)
         refused = f"{decision.reason} {NOT_STARTED}"
-        step = await ctx.write(finish_step, step.id, status="failed", at=ctx.now(), error=refused)
-        await halt(ctx, window, step, None, notify=True)
+        await finish_and_halt(ctx, window, step, None, status="failed", error=refused)
         return None
     if decision.verdict is StepVerdict.DONE:
         log.info("%s: step %s not triggered again: %s", window.label, index, decision.reason)
@@ -253,10 +252,7 @@ async def trigger(
         return await _settle(ctx, window, step, f"{error} {UNCONFIRMED}")
     except (UpgradeBotError, OSError, ValueError) as error:
         # Refused before anything started: a missing package, an agent down, a run active.
-        step = await ctx.write(
-            finish_step, step.id, status="failed", at=ctx.now(), error=str(error)
-        )
-        await halt(ctx, window, step, None)
+        await finish_and_halt(ctx, window, step, None, status="failed", error=str(error))
         return None
     except Exception as error:
         log.exception("%s: triggering step %s failed unexpectedly", window.label, index)
@@ -304,8 +300,7 @@ async def _settle(
         return await ctx.write(
             set_step_run, step.id, run_id=found.run_id, at=ctx.now(), attached=True
         )
-    step = await ctx.write(finish_step, step.id, status="unknown", at=ctx.now(), error=unconfirmed)
-    await halt(ctx, window, step, None)
+    await finish_and_halt(ctx, window, step, None, status="unknown", error=unconfirmed)
     return None
 
 
@@ -369,15 +364,15 @@ async def follow(ctx: BotContext, window: Window, step: UpgradeStep, total: int)
                 log.exception("%s: the progress message could not be queued", window.label)
         # A failed run still settles on the other agents; report once DataMiner is done with it.
         if run.failed and run.finished:
-            done = await ctx.write(
-                finish_step,
-                step.id,
+            await finish_and_halt(
+                ctx,
+                window,
+                step,
+                run,
                 status="failed",
-                at=ctx.now(),
                 error=run.error or "the upgrade reported a failure",
                 detail={"log_path": run.log_path},
             )
-            await halt(ctx, window, done, run)
             return False
         if run.finished and not run.failed:
             await ctx.write(
@@ -417,8 +412,7 @@ async def _out_of_time(
         "does not report it done. Look in Cube (System Center > Agents > Upgrades); Retry "
         "watches the same run again, Abort ends the window."
     )
-    done = await ctx.write(finish_step, step.id, status="unknown", at=ctx.now(), error=error)
-    await halt(ctx, window, done, run, notify=True)
+    await finish_and_halt(ctx, window, step, run, status="unknown", error=error)
 
 
 class StartupWatch:
@@ -454,10 +448,11 @@ async def halt(
     run: UpgradeRun | None,
     *,
     notify: bool = True,
+    together: Callable[[Database], object] | None = None,
 ) -> None:
     """Stop and say what failed, where, the cluster's state, the logs and the choices;
     ``notify`` mentions the operators (a halted upgrade pings the people who must act), and the
-    proposal's status line says it halted."""
+    proposal's status line says it halted. ``together`` is written with the message."""
     try:
         cluster = await asyncio.wait_for(
             ctx.adapter(window.system).get_cluster(), ctx.adapter_timeout_seconds
@@ -472,8 +467,30 @@ async def halt(
         f"❌ {window.label} stopped: step {step.position} ({step.package}) failed."
         + (f" {mention(ctx.config.roles.operators)}" if notify else ""),
         halt_blocks(window, step, run, agents),
+        together=together,
     )
     await refresh_proposal(ctx, window, announce=False)  # the parent says halted
+
+
+async def finish_and_halt(
+    ctx: BotContext,
+    window: Window,
+    step: UpgradeStep,
+    run: UpgradeRun | None,
+    *,
+    status: str,
+    error: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The step ends ``status`` ("failed" or "unknown") and its halt message, with Retry and
+    Abort, is owed in the same transaction: never a halted step without its buttons."""
+    now = ctx.now()
+    ended = step.model_copy(update={"status": status, "finished_at": now, "error": error})
+
+    def finish(db: Database) -> None:
+        finish_step(db, step.id, status=status, at=now, error=error, detail=detail)
+
+    await halt(ctx, window, ended, run, together=finish)
 
 
 async def watch_by_hand(ctx: BotContext, window: Window, step: UpgradeStep) -> None:
@@ -546,7 +563,7 @@ async def confirm_by_hand(
         f"✅ {window.label} step {position} done in Cube, confirmed by <@{user}>.",
         manual_blocks(window, step, [], user),
     )
-    await run_from(ctx, window, position + 1, 1, user)
+    await supervised(ctx, window.id, run_from(ctx, window, position + 1, 1, user))
 
 
 def _label(ctx: BotContext, raw: str) -> str:
@@ -598,25 +615,62 @@ async def _reattach_unknown(ctx: BotContext, window: Window, step: UpgradeStep, 
         if await follow(ctx, window, step, total):
             await run_from(ctx, window, step.position + 1, 1, "upgradebot")
         return
-    step = await ctx.write(
-        finish_step,
-        step.id,
-        status="unknown",
-        at=ctx.now(),
-        error="the bot stopped while triggering this step and the DMS reports no such run",
-    )
-    await halt(ctx, window, step, None)
+    unseen = "the bot stopped while triggering this step and the DMS reports no such run"
+    await finish_and_halt(ctx, window, step, None, status="unknown", error=unseen)
 
 
 async def resume_all(ctx: BotContext) -> None:
     for window in list_windows(ctx.db, states=[WindowState.EXECUTING]):
         log.warning("re-attaching to %s, which was executing when the bot stopped", window.label)
-        ctx.spawn(resume(ctx, window))
+        ctx.spawn(supervised(ctx, window.id, resume(ctx, window)))
     for window in list_windows(ctx.db, states=[WindowState.VERIFYING]):
         if not is_owed_or_sent(ctx.db, window.id, "verify"):
             # Stopped between `verifying` and the G5 message (issue 15, D1): post it now.
             log.warning("%s is verifying without its G5 message; verifying again", window.label)
-            ctx.spawn(run_verification(ctx, window))
+            ctx.spawn(supervised(ctx, window.id, run_verification(ctx, window)))
+
+
+WATCH_PAUSE_MAX_SECONDS = 30.0
+
+
+async def supervised(ctx: BotContext, window_id: int, work: Coroutine[Any, Any, None]) -> None:
+    """Run ``work`` (triggering and following the night) so that it cannot die: an unexpected
+    error (the database locked past its wait or out of space, a Slack or adapter bug) is logged
+    and counted, and after a pause (doubling up to 30 s) the night carries on from what the
+    database says, exactly as after a restart (:func:`carry_on`): a step in flight is attached
+    to, never triggered again (issue 15, item 2). Refusals meant for the person who clicked
+    (``UpgradeBotError``) still reach them."""
+    attempt: Coroutine[Any, Any, None] | None = work
+    pause = ctx.poll_seconds
+    while True:
+        try:
+            await (attempt if attempt is not None else carry_on(ctx, window_id))
+            return
+        except UpgradeBotError:
+            raise
+        except Exception as error:
+            ctx.metrics.watcher_restarts.labels(type(error).__name__).inc()
+            log.exception(
+                "#%s: following the upgrade failed unexpectedly; carrying on from the database "
+                "in %.1f s",
+                window_id,
+                pause,
+            )
+        attempt = None
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, WATCH_PAUSE_MAX_SECONDS)
+
+
+async def carry_on(ctx: BotContext, window_id: int) -> None:
+    """What the night still owes, from the database alone: the steps of an executing window
+    (re-attached, never re-triggered), the verification of one verifying without its G5."""
+    window = get_window(ctx.db, window_id)
+    if window is None:
+        return
+    if window.state is WindowState.EXECUTING:
+        await resume(ctx, window)
+    elif window.state is WindowState.VERIFYING and not is_owed_or_sent(ctx.db, window_id, "verify"):
+        await run_verification(ctx, window)
 
 
 async def _repost_halt(ctx: BotContext, window: Window, step: UpgradeStep) -> None:
@@ -646,7 +700,7 @@ async def retry(ctx: BotContext, window: Window, position: int, user: str) -> No
     position, attempt = halted_step(ctx, window, position)
     note = f"Retried by <@{user}>: the progress below is the current run."
     await retire(ctx, window, note, keys=halt_keys(ctx, window))
-    await run_from(ctx, window, position, attempt + 1, user)
+    await supervised(ctx, window.id, run_from(ctx, window, position, attempt + 1, user))
 
 
 async def abort(ctx: BotContext, window: Window, position: int, user: str, action: str) -> Window:

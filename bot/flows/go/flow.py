@@ -11,7 +11,7 @@ from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.windows import format_local, to_slack_date
 from bot.evidence.runs import check_window
-from bot.flows.execute.flow import run_from
+from bot.flows.execute.flow import run_from, supervised
 from bot.flows.go.blocks import go_blocks
 from bot.flows.precheck.flow import accepted_run, reopen_precheck
 from bot.flows.propose.flow import recheck, refresh_proposal
@@ -91,4 +91,4 @@ async def give_go(ctx: BotContext, window: Window, user: str, slack_action: str)
 async def go_and_run(ctx: BotContext, window: Window, user: str, slack_action: str) -> None:
     """Give the go (:func:`give_go`), then run the plan from its first step."""
     window = await give_go(ctx, window, user, slack_action)
-    await run_from(ctx, window, 1, 1, user)
+    await supervised(ctx, window.id, run_from(ctx, window, 1, 1, user))

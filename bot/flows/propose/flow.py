@@ -35,12 +35,14 @@ from bot.domain.windows import dst_transitions, parse_length, parse_start, valid
 from bot.escape import escape
 from bot.flows.propose import blocks
 from bot.outbox import Undelivered, deliver, ensure_dispatcher, failed, give_up, is_permanent
-from bot.scheduler import arm_all, drop_window_actions, store_planned
+from bot.scheduler import arm_all, drop_window_actions, rearm_window, store_planned
 from bot.threads import post_keyed, retire, round_key
 from bot.transitions import lost_race, move
 from storage import (
+    Database,
     ScheduledAction,
     StaleState,
+    cancel_actions,
     create_window,
     get_window,
     list_steps,
@@ -48,7 +50,6 @@ from storage import (
     open_windows,
     reopen_for_approval,
 )
-from storage.db import Database
 from storage.outbox import PARENT_KEY, OutboxMessage, parent_row, queue_message
 
 log = logging.getLogger(__name__)
@@ -251,15 +252,6 @@ def _queue_parent(
     )
 
 
-async def store_proposal_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
-    """A proposal's own deadline and reminders (it expires at its start if nobody decided;
-    the approvers are reminded before), stored with the window (DESIGN: every state has a
-    deadline)."""
-    now = ctx.now()
-    planned = proposal_actions(start=window.start, now=now, reminders=ctx.config.schedule.reminders)
-    return await ctx.write(store_planned, window.id, planned, now)
-
-
 async def post_proposal(ctx: BotContext, window: Window) -> Window:
     """Deliver the stored proposal (its outbox row, written now if the window was stored
     before the proposal went through the outbox). When Slack does not take it at once, the
@@ -400,24 +392,37 @@ async def send_back(
     message re-rendered with Approve / Reject. Evidence of the earlier round stays in the
     record and is not reused."""
     end = start + window.length if start is not None else None
-    try:
-        reopened = await ctx.write(
-            reopen_for_approval,
+    now = ctx.now()
+    stored: list[ScheduledAction] = []
+
+    def reopen(db: Database) -> Window:
+        # One transaction: back at G1 with the earlier round's timed actions cancelled and the
+        # proposal's own deadline and reminders stored (issue 15, item 4).
+        reopened = reopen_for_approval(
+            db,
             window.id,
             expected=window.state,
             actor=actor,
             action=event.value,
-            at=ctx.now(),
+            at=now,
             reason=reason,
             plan=details.model_dump(mode="json") if details is not None else None,
             start=start,
             end=end,
             slack_action=slack_action,
         )
+        cancel_actions(db, window.id, at=now)
+        planned = proposal_actions(
+            start=reopened.start, now=now, reminders=ctx.config.schedule.reminders
+        )
+        stored.extend(store_planned(db, reopened.id, planned, now))
+        return reopened
+
+    try:
+        reopened = await ctx.write(reopen)
     except StaleState as stale:
         raise lost_race(stale) from None
-    await drop_window_actions(ctx, window.id)
-    arm_all(ctx, await store_proposal_actions(ctx, reopened))
+    rearm_window(ctx, window.id, stored)
     await refresh_proposal(ctx, reopened, announce=False)
     ended = f"This round ended: {reason.rstrip('.')}. The proposal above asks again."
     await retire(ctx, reopened, ended)

@@ -19,6 +19,7 @@ from bot.transitions import move
 from checks import CheckResult, CheckStatus, RunKind, evidence_digest, worst_first
 from checks.verify import alarms_result, versions_result
 from storage import (
+    Database,
     latest_check_run,
     record_check_run,
 )
@@ -75,15 +76,20 @@ async def run_verification(ctx: BotContext, window: Window) -> None:
             )
         )
     results = worst_first(results)
-    await ctx.write(
-        record_check_run,
-        window_id=window.id,
-        kind="verify",
-        at=ctx.now(),
-        digest=evidence_digest(results),
-        results=[r.model_dump(mode="json") for r in results],
-        detail={"before": before, "after": after},
-    )
+    now = ctx.now()
+
+    def record(db: Database) -> None:
+        record_check_run(
+            db,
+            window_id=window.id,
+            kind="verify",
+            at=now,
+            digest=evidence_digest(results),
+            results=[r.model_dump(mode="json") for r in results],
+            detail={"before": before, "after": after},
+        )
+
+    # The verification and its G5 message are one transaction: never evidence without buttons.
     await post_keyed(
         ctx,
         window,
@@ -93,6 +99,7 @@ async def run_verification(ctx: BotContext, window: Window) -> None:
         comparison_blocks(
             window, before, after, results, labels=version_labels(ctx, before, after)
         ),
+        together=record,
     )
 
 

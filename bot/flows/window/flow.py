@@ -11,7 +11,7 @@ from bot.domain.errors import NotAllowed
 from bot.domain.gates import owed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
 from bot.domain.proposal import ProposalDetails, ProposalRequest
-from bot.domain.schedule import plan_actions
+from bot.domain.schedule import PlannedAction, plan_actions
 from bot.domain.windows import format_local, parse_start, to_slack_date
 from bot.flows.propose.flow import (
     build_details,
@@ -21,10 +21,9 @@ from bot.flows.propose.flow import (
     send_back,
     warnings_for,
 )
-from bot.scheduler import arm_all, drop_window_actions, store_planned
+from bot.scheduler import drop_window_actions
 from bot.threads import post_keyed, retire
 from bot.transitions import load_window, move
-from storage import ScheduledAction
 
 log = logging.getLogger(__name__)
 
@@ -52,25 +51,16 @@ _WHAT = {
 }
 
 
-async def store_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
-    """Store the window's timed actions (idempotent: the same rows come back)."""
-    now = ctx.now()
+def planned_actions(ctx: BotContext, window: Window) -> list[PlannedAction]:
+    """The approved window's timed actions (pre-check, reminders, the go prompt, expiry)."""
     schedule = ctx.config.schedule
-    planned = plan_actions(
+    return plan_actions(
         start=window.start,
         end=window.end,
-        now=now,
+        now=ctx.now(),
         precheck_lead=schedule.precheck_lead,
         reminders=schedule.reminders,
     )
-    return await ctx.write(store_planned, window.id, planned, now)
-
-
-async def schedule_window(ctx: BotContext, window: Window) -> list[ScheduledAction]:
-    """Store the approved window's timed actions and arm them."""
-    rows = await store_actions(ctx, window)
-    arm_all(ctx, rows)
-    return rows
 
 
 async def after_close(ctx: BotContext, window: Window) -> None:
