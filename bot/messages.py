@@ -270,8 +270,16 @@ def go_changed(window_label: str, changes: str) -> str:
 
 def proposal_not_posted(window_label: str) -> str:
     return (
-        f"Stored {window_label}, but Slack did not take the post; the bot posts it again every "
-        f"minute until Slack answers. `/upgrade status {window_label}` shows where it stands."
+        f"Stored {window_label}; Slack has not confirmed its post yet, so the bot keeps posting "
+        f"it until Slack takes it (once). `/upgrade status {window_label}` shows where it stands."
+    )
+
+
+def proposal_refused(window_label: str, channel: str, error: str) -> str:
+    return (
+        f"Stored {window_label}, but Slack refuses to post it in <#{channel}> ({error}): check "
+        f"the system's channel in the config and that the app may post there. "
+        f"`/upgrade status {window_label}` shows the window."
     )
 
 

@@ -7,6 +7,11 @@ task per bot delivers it again with backoff, honouring Slack's ``Retry-After``. 
 message whose earlier attempt failed, the thread is searched for the message's key in its
 metadata: a post Slack took but answered too late is found and edited, never posted twice. The
 rows are in the database, so a restart carries on where the last process stopped.
+
+The window's proposal is a row too (``PARENT_KEY``, at channel level): a post whose answer was
+lost is looked for in the channel's history since a little before the window was stored, and
+once Slack took it its ts becomes the window's message and the parent of the thread messages
+held for it; every later re-render of the proposal is an edit of the same row.
 """
 
 from __future__ import annotations
@@ -14,27 +19,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import BotContext
-from bot.slack.retry import retry_handlers
-from storage import find_message, remember_message
+from bot.outbox_slack import EVENT_TYPE as EVENT_TYPE  # where thread code has always found it
+from bot.outbox_slack import (
+    find_in_channel,
+    find_in_thread,
+    metadata_for,
+    outbox_client,
+)
+from storage import find_message, get_window, remember_message
 from storage.outbox import (
     OutboxMessage,
     get_message,
     mark_delivered,
     mark_failed,
     mark_refused,
+    mark_sending,
+    parent_row,
     pending_messages,
+    record_parent,
 )
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPE = "upgradebot_message"
 MAX_BACKOFF_SECONDS = 60.0
+# How far before the window was stored the channel is searched for its proposal: the bot's and
+# Slack's clocks may differ by this much.
+SEARCH_MARGIN = timedelta(minutes=10)
 # Slack answers these when the request itself is wrong: retrying changes nothing.
 _PERMANENT = {
     "channel_not_found",
@@ -67,14 +84,24 @@ async def deliver(ctx: BotContext, queued: OutboxMessage) -> str | None:
     async with lock:
         message = get_message(ctx.db, queued.id)
         if message is None or message.status != "pending":
-            known = find_message(ctx.db, queued.window_id, queued.key)
-            return known.ts if known else None
+            return _known_ts(ctx, queued)
         return await _deliver(ctx, message)
+
+
+def _known_ts(ctx: BotContext, message: OutboxMessage) -> str | None:
+    """The ts Slack gave the row's message, if it took it: the proposal's is the window's."""
+    if message.is_parent:
+        window = get_window(ctx.db, message.window_id)
+        return window.message_ts if window is not None else None
+    known = find_message(ctx.db, message.window_id, message.key)
+    return known.ts if known else None
 
 
 async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
     try:
         ts = await _send(ctx, message)
+    except Undelivered:
+        raise
     except SlackApiError as error:
         code = str(error.response.get("error") or "")
         headers = getattr(error.response, "headers", None) or {}
@@ -90,18 +117,15 @@ async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
     return ts
 
 
-def _client(ctx: BotContext) -> AsyncWebClient:
-    """The bot's client, except that it never re-sends a post Slack may have taken: the outbox
-    settles those by the key in the thread (``bot/slack/retry.py``)."""
-    client = AsyncWebClient(
-        token=ctx.client.token, base_url=ctx.client.base_url, timeout=ctx.client.timeout
-    )
-    client.retry_handlers = retry_handlers()
-    return client
-
-
 async def _send(ctx: BotContext, message: OutboxMessage) -> str:
-    client = _client(ctx)
+    if message.is_parent:
+        return await _send_parent(ctx, message)
+    if message.thread_ts is None:  # held: its proposal is not in Slack yet
+        parent = parent_row(ctx.db, message.window_id)
+        if parent is None or parent.status == "refused":
+            raise Undelivered("thread_not_found")  # nor will it be: no thread to post in
+        raise Undelivered("parent_not_posted")
+    client = outbox_client(ctx)
     known = find_message(ctx.db, message.window_id, message.key)
     if known is None and (message.search_thread or message.attempts > 0):
         # An earlier attempt may have reached Slack with its answer lost: look before posting.
@@ -119,16 +143,75 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
         thread_ts=message.thread_ts,
         text=message.text,
         blocks=message.blocks,
-        metadata={
-            "event_type": EVENT_TYPE,
-            "event_payload": {"window": message.window_id, "key": message.key},
-        },
+        metadata=metadata_for(message.window_id, message.key),
         unfurl_links=False,
         reply_broadcast=message.broadcast,
     )
     ts = str(response["ts"])
     await remember(ctx, message, ts)
     return ts
+
+
+async def _send_parent(ctx: BotContext, message: OutboxMessage) -> str:
+    """Post the window's proposal in its channel, or edit it once it is there."""
+    client = outbox_client(ctx)
+    window = get_window(ctx.db, message.window_id)
+    known = window.message_ts if window is not None else None
+    if known is None and window is not None and (message.search_thread or message.attempts > 0):
+        # An earlier attempt may have reached Slack with its answer lost: look before posting.
+        oldest = min(window.created_at, message.queued_at or window.created_at) - SEARCH_MARGIN
+        found = await _look_in_channel(client, message, oldest)
+        if found is not None:
+            await _record_parent(ctx, message, message.channel, found)
+            known = found
+    if known is not None:
+        channel = window.channel if window is not None and window.channel else message.channel
+        await client.chat_update(
+            channel=channel, ts=known, text=message.text, blocks=message.blocks or []
+        )
+        return known
+    await ctx.write(mark_sending, message)  # a crash before Slack's answer: look next time
+    response = await client.chat_postMessage(
+        channel=message.channel,
+        text=message.text,
+        blocks=message.blocks,
+        metadata=metadata_for(message.window_id, message.key),
+        unfurl_links=False,
+    )
+    ts = str(response["ts"])
+    await _record_parent(ctx, message, str(response.get("channel") or message.channel), ts)
+    return ts
+
+
+async def _record_parent(ctx: BotContext, message: OutboxMessage, channel: str, ts: str) -> None:
+    await ctx.write(record_parent, message, channel=channel, ts=ts, at=ctx.now())
+    window = get_window(ctx.db, message.window_id)
+    if window is not None:
+        ctx.window_changed(window)  # the Home tabs showing it
+    if pending_messages(ctx.db, message.window_id):
+        ensure_dispatcher(ctx)  # thread messages held for the proposal are due now
+
+
+async def _look_in_channel(
+    client: AsyncWebClient, message: OutboxMessage, oldest: datetime
+) -> str | None:
+    """``find_in_channel``, except that a channel Slack will never let the bot read (the bot
+    posts with ``chat:write.public`` and need not be a member) means posting without looking:
+    a proposal shown twice is better than one never shown. Anything else Slack answers is
+    raised, so the row is tried again later."""
+    try:
+        return await find_in_channel(client, message.channel, message.window_id, oldest)
+    except SlackApiError as error:
+        code = str(error.response.get("error") or "")
+        if code not in _PERMANENT:
+            raise
+        log.warning(
+            "cannot look in %s for the proposal of #%s (%s); posting it",
+            message.channel,
+            message.window_id,
+            code,
+        )
+        return None
 
 
 async def remember(ctx: BotContext, message: OutboxMessage, ts: str) -> None:
@@ -139,22 +222,6 @@ async def remember(ctx: BotContext, message: OutboxMessage, ts: str) -> None:
         channel=message.channel,
         ts=ts,
     )
-
-
-async def find_in_thread(
-    client: AsyncWebClient, channel: str, thread_ts: str, key: str
-) -> str | None:
-    """The ts of the bot's message carrying ``key`` in its metadata in that thread, if any.
-    Raises like any Slack call (the caller decides whether not knowing means waiting)."""
-    response = await client.conversations_replies(
-        channel=channel, ts=thread_ts, include_all_metadata=True
-    )
-    for found in response.get("messages") or []:
-        metadata = found.get("metadata") or {}
-        payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == EVENT_TYPE and payload.get("key") == key:
-            return str(found["ts"])
-    return None
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -28,7 +28,7 @@ from bot.outbox import (
     is_permanent,
 )
 from storage import Database, find_message, list_acks
-from storage.outbox import OutboxMessage, pending_messages, queue_message, window_outbox
+from storage.outbox import PARENT_KEY, OutboxMessage, pending_messages, queue_message, window_outbox
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,15 @@ async def post_keyed(
     a new message in the channel (Slack's "Also send to channel"). ``together`` is the state
     change that owes this message (a step halted, a verification recorded): it is written in
     the same transaction as the outbox row, so a crash can never leave one without the other
-    (issue 15, item 4)."""
-    if not (window.channel and window.message_ts):
+    (issue 15, item 4). Owed before the window's proposal is in Slack, the message is held and
+    posted in its thread once it is."""
+    if not window.channel:
         if together is not None:
             await ctx.write(together)
-        log.warning("%s has no Slack message to reply to; %s not posted", window.label, key)
+        log.warning("%s has no channel; %s not posted", window.label, key)
         return None
-    thread_ts = window.message_ts
+    channel = window.channel
+    thread_ts = window.message_ts  # None: the stored proposal's, or held until it is posted
 
     def owe(db: Database) -> OutboxMessage:
         if together is not None:
@@ -73,7 +75,7 @@ async def post_keyed(
             db,
             window_id=window.id,
             key=key,
-            channel=window.channel or "",
+            channel=channel,
             thread_ts=thread_ts,
             text=text,
             blocks=blocks,
@@ -83,6 +85,10 @@ async def post_keyed(
         )
 
     message = await ctx.write(owe)
+    if message.thread_ts is None:
+        log.info("%s of %s is held until its proposal is posted", key, window.label)
+        ensure_dispatcher(ctx)
+        return None
     if any(row.id != message.id and row.attempts for row in pending_messages(ctx.db, window.id)):
         ensure_dispatcher(ctx)  # an earlier message of this thread failed and is owed: in order
         return _known_ts(ctx, window, key)
@@ -133,8 +139,8 @@ async def retire(
     refused by its handler anyway."""
     edited = 0
     for message in window_outbox(ctx.db, window.id):
-        if keys is not None and message.key not in keys:
-            continue
+        if message.key == PARENT_KEY or (keys is not None and message.key not in keys):
+            continue  # the proposal is re-rendered by its own flow, never retired
         blocks = message.blocks or []
         if not any(block.get("type") == "actions" for block in blocks):
             continue

@@ -10,7 +10,7 @@ from bot.context import BotContext
 from bot.domain.durations import InvalidDuration, parse_duration
 from bot.domain.errors import InputError, NotAllowed
 from bot.domain.proposal import ProposalRequest
-from bot.flows.propose.flow import propose, read_request
+from bot.flows.propose.flow import proposal_reply, propose, read_request
 from commands.base import Invocation, Reply
 
 NAME = "propose"
@@ -71,4 +71,4 @@ async def prepare(ctx: BotContext, invocation: Invocation, parsed: ProposeArgs) 
 async def run(ctx: BotContext, invocation: Invocation, request: ProposalRequest) -> Reply:
     """After the ack: read the cluster, plan, store and post; the reply says where it went."""
     window = await propose(ctx, request, invocation.user, invocation.slack_action or NAME)
-    return Reply(messages.proposal_outcome(window.label, window.channel, window.message_ts))
+    return Reply(proposal_reply(ctx, window))

@@ -222,3 +222,13 @@ def _outbox(db: Database) -> None:
 
     for statement in CREATE_TABLES:
         db.execute(statement)
+
+
+@migration("0008_outbox_channel_level")
+def _outbox_channel_level(db: Database) -> None:
+    # The proposal itself goes through the outbox (a row with no thread), and a thread message
+    # owed before its proposal is posted is held (no thread yet) instead of dropped (issue 15).
+    from storage.outbox import CHANNEL_LEVEL
+
+    for statement in CHANNEL_LEVEL:
+        db.execute(statement)

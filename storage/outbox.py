@@ -3,6 +3,11 @@ asked (issue 15). A row is keyed like ``window_messages`` (``details``, ``halt:7
 it again replaces what it says and makes it due again (a later edit supersedes an earlier one
 that was never delivered). The dispatcher in ``bot/outbox.py`` delivers due rows until Slack
 took them; ``version`` makes sure a delivery marks done only the content it sent.
+
+The window's proposal (key ``proposal``, :data:`PARENT_KEY`) is a row too, at channel level:
+it has no ``thread_ts``; once Slack took it, its ts is the window's ``message_ts``
+(:func:`record_parent`). A thread message owed before that is held with no ``thread_ts`` and
+gets the parent's ts in the same transaction that records it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlite_utils import Database
 
-from storage.db import to_db_time, write_transaction
+from storage.db import from_db_time, to_db_time, write_transaction
+from storage.windows import get_window, set_message_ref
+
+# The window's top-level message (the proposal), the parent of its thread.
+PARENT_KEY = "proposal"
 
 CREATE_TABLES = [
     """
@@ -40,6 +49,35 @@ CREATE_TABLES = [
     "CREATE INDEX outbox_pending ON outbox (status, id)",
 ]
 
+# Migration 0008: ``thread_ts`` may be empty (the proposal itself; a thread message held until
+# its parent is delivered). SQLite cannot drop a NOT NULL, so the table is rebuilt.
+CHANNEL_LEVEL = [
+    """
+    CREATE TABLE outbox_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        window_id INTEGER NOT NULL REFERENCES windows (id),
+        key TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        thread_ts TEXT,
+        text TEXT NOT NULL,
+        blocks TEXT,
+        search_thread INTEGER NOT NULL DEFAULT 0,
+        broadcast INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'refused')),
+        version INTEGER NOT NULL DEFAULT 1,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        queued_at TEXT NOT NULL,
+        UNIQUE (window_id, key),
+        CHECK (thread_ts IS NOT NULL OR key = 'proposal' OR status != 'delivered')
+    ) STRICT
+    """,
+    "INSERT INTO outbox_new SELECT * FROM outbox",
+    "DROP TABLE outbox",
+    "ALTER TABLE outbox_new RENAME TO outbox",
+    "CREATE INDEX outbox_pending ON outbox (status, id)",
+]
+
 
 class OutboxMessage(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -48,7 +86,7 @@ class OutboxMessage(BaseModel):
     window_id: int
     key: str
     channel: str
-    thread_ts: str
+    thread_ts: str | None  # None: the proposal itself, or held until the proposal is posted
     text: str
     blocks: list[dict[str, Any]] | None
     search_thread: bool
@@ -57,6 +95,11 @@ class OutboxMessage(BaseModel):
     version: int
     attempts: int  # failed deliveries of any version: Slack may hold one of them already
     last_error: str | None = None
+    queued_at: datetime | None = None
+
+    @property
+    def is_parent(self) -> bool:
+        return self.key == PARENT_KEY
 
 
 def queue_message(
@@ -65,16 +108,23 @@ def queue_message(
     window_id: int,
     key: str,
     channel: str,
-    thread_ts: str,
+    thread_ts: str | None,
     text: str,
     blocks: list[dict[str, Any]] | None,
     at: datetime,
     search_thread: bool = False,
     broadcast: bool = False,
 ) -> OutboxMessage:
-    """Record that ``key`` must say ``text`` in the window's thread; returns the due row."""
+    """Record that ``key`` must say ``text`` in the window's thread (``PARENT_KEY``: be the
+    window's proposal in the channel); returns the due row. A thread message with no
+    ``thread_ts`` is given the proposal's ts when it is known, else held until it is."""
     encoded = None if blocks is None else json.dumps(blocks)
     with write_transaction(db):
+        if key == PARENT_KEY:
+            thread_ts = None
+        elif thread_ts is None:
+            window = get_window(db, window_id)
+            thread_ts = window.message_ts if window is not None else None
         db.execute(
             "INSERT INTO outbox (window_id, key, channel, thread_ts, text, blocks, search_thread,"
             " broadcast, status, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)"
@@ -101,9 +151,13 @@ def queue_message(
 
 
 def pending_messages(db: Database, window_id: int | None = None) -> list[OutboxMessage]:
-    """Undelivered rows, oldest first (the order they are owed in)."""
+    """Undelivered rows, oldest first (the order they are owed in), a window's proposal before
+    anything in its thread."""
     where, args = ("AND window_id = ?", [window_id]) if window_id is not None else ("", [])
-    rows = db.query(f"SELECT * FROM outbox WHERE status = 'pending' {where} ORDER BY id", args)
+    rows = db.query(
+        f"SELECT * FROM outbox WHERE status = 'pending' {where} ORDER BY key != ?, id",
+        [*args, PARENT_KEY],
+    )
     return [_to_message(row) for row in rows]
 
 
@@ -123,6 +177,30 @@ def mark_delivered(db: Database, message: OutboxMessage) -> bool:
             [message.id, message.version],
         )
     return cursor.rowcount == 1
+
+
+def parent_row(db: Database, window_id: int) -> OutboxMessage | None:
+    """The window's proposal as the bot last wrote it, if it went through the outbox."""
+    rows = list(
+        db.query("SELECT * FROM outbox WHERE window_id = ? AND key = ?", [window_id, PARENT_KEY])
+    )
+    return _to_message(rows[0]) if rows else None
+
+
+def record_parent(
+    db: Database, message: OutboxMessage, *, channel: str, ts: str, at: datetime
+) -> None:
+    """Slack took the window's proposal as ``ts``: it becomes the window's message (with its
+    ``posted`` audit entry, once) and the parent of the thread messages held for it."""
+    with write_transaction(db):
+        window = get_window(db, message.window_id)
+        if window is not None and window.message_ts != ts:
+            set_message_ref(db, message.window_id, channel=channel, ts=ts, at=at)
+        db.execute(
+            "UPDATE outbox SET thread_ts = ?"
+            " WHERE window_id = ? AND key != ? AND thread_ts IS NULL",
+            [ts, message.window_id, PARENT_KEY],
+        )
 
 
 def is_owed_or_sent(db: Database, window_id: int, key: str) -> bool:
@@ -160,6 +238,16 @@ def mark_failed(db: Database, message: OutboxMessage, error: str) -> None:
         )
 
 
+def mark_sending(db: Database, message: OutboxMessage) -> None:
+    """A post is about to be sent: counted as an attempt before Slack is asked, so a process
+    killed before Slack's answer leaves a row the next one looks for before posting again."""
+    with write_transaction(db):
+        db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            ["sent; no answer yet", message.id],
+        )
+
+
 def _to_message(row: Mapping[str, Any]) -> OutboxMessage:
     return OutboxMessage(
         id=row["id"],
@@ -175,4 +263,5 @@ def _to_message(row: Mapping[str, Any]) -> OutboxMessage:
         version=row["version"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+        queued_at=from_db_time(row["queued_at"]),
     )

@@ -7,6 +7,8 @@ a ``SlackMethodError`` becomes ``{"ok": false, "error": ...}`` with HTTP 200.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Callable
@@ -204,18 +206,92 @@ def conversations_open(ctx: MethodContext, args: dict[str, Any]) -> dict[str, An
 
 
 def conversations_history(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Newest first, between ``oldest`` (default 0) and ``latest`` (default now), the bounds
+    themselves only with ``inclusive``; ``limit`` (default 100, at most 999) a page, the rest
+    behind ``response_metadata.next_cursor``. Metadata only with ``include_all_metadata``."""
     channel = ctx.store.resolve_channel(args.get("channel"))
-    newest_first = reversed(ctx.store.messages(channel))
-    messages = [m.to_slack(ctx.workspace) for m in newest_first]
-    return {"ok": True, "messages": messages, "has_more": False}
+    oldest = _slack_time(args.get("oldest"), "invalid_ts_oldest", 0.0)
+    latest = _slack_time(args.get("latest"), "invalid_ts_latest", float("inf"))
+    inclusive = is_true(args.get("inclusive"))
+    limit = _limit(args.get("limit"), HISTORY_LIMIT, HISTORY_LIMIT_MAX)
+    start = _cursor_ts(args.get("cursor"))
+
+    def within(ts: float) -> bool:
+        if inclusive:
+            return oldest <= ts <= latest
+        return oldest < ts < latest
+
+    newest_first = [
+        m
+        for m in reversed(ctx.store.messages(channel))
+        if within(float(m.ts)) and (start is None or float(m.ts) <= start)
+    ]
+    page, rest = newest_first[:limit], newest_first[limit:]
+    metadata = is_true(args.get("include_all_metadata"))
+    answer: dict[str, Any] = {
+        "ok": True,
+        "messages": [_listed(m.to_slack(ctx.workspace), metadata) for m in page],
+        "has_more": bool(rest),
+        "pin_count": 0,
+    }
+    if rest:
+        cursor = base64.b64encode(f"next_ts:{rest[0].ts}".encode()).decode()
+        answer["response_metadata"] = {"next_cursor": cursor}
+    return answer
 
 
 def conversations_replies(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
+    """Parent then replies, oldest first; metadata only with ``include_all_metadata``."""
     channel = ctx.store.resolve_channel(args.get("channel"))
     thread = ctx.store.thread(channel, str(args.get("ts")))
     if not thread:
         raise SlackMethodError("thread_not_found")
-    return {"ok": True, "messages": [m.to_slack(ctx.workspace) for m in thread], "has_more": False}
+    metadata = is_true(args.get("include_all_metadata"))
+    messages = [_listed(m.to_slack(ctx.workspace), metadata) for m in thread]
+    return {"ok": True, "messages": messages, "has_more": False}
+
+
+HISTORY_LIMIT = 100
+HISTORY_LIMIT_MAX = 999
+
+
+def _listed(message: dict[str, Any], metadata: bool) -> dict[str, Any]:
+    """A message as a listing shows it: Slack leaves its metadata out unless asked for all."""
+    if not metadata:
+        message.pop("metadata", None)
+    return message
+
+
+def _slack_time(value: Any, error: str, default: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SlackMethodError(error) from None
+
+
+def _limit(value: Any, default: int, maximum: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise SlackMethodError("invalid_arguments", ["[ERROR] invalid `limit`"]) from None
+    return default if limit < 1 else min(limit, maximum)
+
+
+def _cursor_ts(value: Any) -> float | None:
+    """A cursor this method gave out (``next_ts:<ts>``, base64), as the ts a page starts at."""
+    if value is None or value == "":
+        return None
+    try:
+        kind, _, ts = base64.b64decode(str(value), validate=True).decode().partition(":")
+        if kind != "next_ts":
+            raise ValueError(kind)
+        return float(ts)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise SlackMethodError("invalid_cursor") from None
 
 
 def reactions_add(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:

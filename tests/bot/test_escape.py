@@ -202,7 +202,7 @@ def test_every_message_that_takes_words_is_walked() -> None:
     # Sentences about the plan and the window's deadlines take only bot-made text, or text the
     # caller escaped first (bot/flows/propose/flow.py recheck escapes what the DMS reported).
     bot_made = {"plan_changed", "nothing_to_do", "plan_blocked", "expired", "postponed_to"}
-    bot_made |= {"export_failed"}  # Slack's own error code
+    bot_made |= {"export_failed", "proposal_refused"}  # Slack's own error code
     assert takes_words - quoting - bot_made <= {"postponed", "go_changed", "missing_arguments"}
 
 

@@ -221,6 +221,63 @@ async def test_history_is_newest_first_and_replies_list_the_thread(
     assert [m["text"] for m in replies["messages"]] == ["first", "in thread"]
 
 
+METADATA = {"event_type": "upgradebot_message", "event_payload": {"window": 1, "key": "k"}}
+
+
+async def test_listings_show_message_metadata_only_when_asked_for_all_of_it(
+    slack_client: AsyncWebClient,
+) -> None:
+    parent = await slack_client.chat_postMessage(channel=CHANNEL, text="p", metadata=METADATA)
+    await slack_client.chat_postMessage(
+        channel=CHANNEL, text="r", thread_ts=parent["ts"], metadata=METADATA
+    )
+
+    plain_history = await slack_client.conversations_history(channel=CHANNEL)
+    plain_replies = await slack_client.conversations_replies(channel=CHANNEL, ts=parent["ts"])
+    history = await slack_client.conversations_history(channel=CHANNEL, include_all_metadata=True)
+    replies = await slack_client.conversations_replies(
+        channel=CHANNEL, ts=parent["ts"], include_all_metadata=True
+    )
+
+    assert all("metadata" not in m for m in plain_history["messages"] + plain_replies["messages"])
+    assert [m["metadata"] for m in history["messages"]] == [METADATA]
+    assert [m["metadata"] for m in replies["messages"]] == [METADATA, METADATA]
+
+
+async def test_history_honours_oldest_latest_inclusive_limit_and_its_cursor(
+    slack_client: AsyncWebClient,
+) -> None:
+    ts = [
+        (await slack_client.chat_postMessage(channel=CHANNEL, text=str(n)))["ts"] for n in range(5)
+    ]
+
+    def said(answer: Any) -> list[str]:
+        return [m["text"] for m in answer["messages"]]
+
+    since = await slack_client.conversations_history(channel=CHANNEL, oldest=ts[1])
+    between = await slack_client.conversations_history(
+        channel=CHANNEL, oldest=ts[1], latest=ts[3], inclusive=True
+    )
+    first = await slack_client.conversations_history(channel=CHANNEL, limit=2)
+    cursor = first["response_metadata"]["next_cursor"]
+    second = await slack_client.conversations_history(channel=CHANNEL, limit=2, cursor=cursor)
+    last = await slack_client.conversations_history(
+        channel=CHANNEL, limit=2, cursor=second["response_metadata"]["next_cursor"]
+    )
+    with pytest.raises(SlackApiError) as bad_oldest:
+        await slack_client.conversations_history(channel=CHANNEL, oldest="yesterday")
+    with pytest.raises(SlackApiError) as bad_cursor:
+        await slack_client.conversations_history(channel=CHANNEL, cursor="not-a-cursor")
+
+    assert said(since) == ["4", "3", "2"]  # newest first, the bound itself left out
+    assert said(between) == ["3", "2", "1"]
+    assert said(first) == ["4", "3"] and first["has_more"] is True
+    assert said(second) == ["2", "1"] and said(last) == ["0"]
+    assert last["has_more"] is False and "response_metadata" not in last
+    assert bad_oldest.value.response["error"] == "invalid_ts_oldest"
+    assert bad_cursor.value.response["error"] == "invalid_cursor"
+
+
 async def test_the_bot_cannot_edit_what_a_person_wrote(
     slack_stub: SlackStub, slack_client: AsyncWebClient
 ) -> None:

@@ -240,5 +240,7 @@ def status(
         gate, role = waiting
         lines.append(f"Owed: {gate.value} {GATE_TITLES[gate]}, by one of the {role}.")
     if window.message_ts is None and window.state is WindowState.PROPOSED:
-        lines.append("⚠️ The proposal is not in Slack yet; the bot posts it again every minute.")
+        lines.append(
+            "⚠️ The proposal is not in Slack yet; the bot keeps posting it until Slack takes it."
+        )
     return clip("\n".join(lines))

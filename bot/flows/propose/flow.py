@@ -10,8 +10,7 @@ import asyncio
 import logging
 import statistics
 from datetime import datetime, timedelta
-
-from slack_sdk.errors import SlackApiError
+from typing import Any
 
 from bot import messages
 from bot.agents.models import AdapterError, AgentInfo, Cluster
@@ -35,6 +34,7 @@ from bot.domain.windows import describe as describe_dst
 from bot.domain.windows import dst_transitions, parse_length, parse_start, validate_window
 from bot.escape import escape
 from bot.flows.propose import blocks
+from bot.outbox import Undelivered, deliver, ensure_dispatcher, failed, give_up, is_permanent
 from bot.scheduler import arm_all, drop_window_actions, rearm_window, store_planned
 from bot.threads import post_keyed, retire, round_key
 from bot.transitions import lost_race, move
@@ -44,13 +44,13 @@ from storage import (
     StaleState,
     cancel_actions,
     create_window,
+    get_window,
     list_steps,
     measured_startups,
     open_windows,
     reopen_for_approval,
-    schedule_action,
-    set_message_ref,
 )
+from storage.outbox import PARENT_KEY, OutboxMessage, parent_row, queue_message
 
 log = logging.getLogger(__name__)
 
@@ -200,8 +200,9 @@ async def propose(
     check_slot(ctx, request, length, now)
     details = details.model_copy(update={"warnings": warnings_for(ctx, request, details, length)})
     system = ctx.system(request.system)
-    window = await ctx.write(
-        create_window,
+    window, actions = await ctx.write(
+        _store_proposal,
+        ctx,
         system=request.system,
         target=request.target.label,
         start=request.start,
@@ -212,65 +213,103 @@ async def propose(
         channel=system.channel,
         slack_action=slack_action,
     )
-    arm_all(ctx, await store_proposal_actions(ctx, window))
+    arm_all(ctx, actions)
     return await post_proposal(ctx, window)
 
 
-async def store_proposal_actions(ctx: BotContext, window: Window) -> list[ScheduledAction]:
-    """A proposal's own deadline and reminders (it expires at its start if nobody decided;
-    the approvers are reminded before), stored with the window (DESIGN: every state has a
-    deadline)."""
-    now = ctx.now()
-    planned = proposal_actions(start=window.start, now=now, reminders=ctx.config.schedule.reminders)
-    return await ctx.write(store_planned, window.id, planned, now)
+def _store_proposal(
+    db: Database, ctx: BotContext, /, **fields: Any
+) -> tuple[Window, list[ScheduledAction]]:
+    """One transaction (``ctx.write``): the window, its proposal message owed to the channel
+    (an outbox row) and the proposal's own timed actions. A crash leaves all or none."""
+    window = create_window(db, **fields)
+    _queue_parent(db, ctx, window)
+    planned = proposal_actions(
+        start=window.start, now=window.created_at, reminders=ctx.config.schedule.reminders
+    )
+    return window, store_planned(db, window.id, planned, window.created_at)
+
+
+def _queue_parent(
+    db: Database,
+    ctx: BotContext,
+    window: Window,
+    actor: str | None = None,
+    halted_at: int | None = None,
+) -> OutboxMessage:
+    """Record what the window's proposal must show now (its outbox row, ``PARENT_KEY``): the
+    first post, or an edit of it; the newest content is what Slack gets."""
+    details = ProposalDetails.model_validate(window.plan)
+    return queue_message(
+        db,
+        window_id=window.id,
+        key=PARENT_KEY,
+        channel=window.channel or ctx.system(window.system).channel,
+        thread_ts=None,
+        text=blocks.proposal_text(window, details, ctx.tz),
+        blocks=blocks.proposal(window, details, ctx.tz, actor, halted_at),
+        at=ctx.now(),
+    )
 
 
 async def post_proposal(ctx: BotContext, window: Window) -> Window:
-    """Post the stored proposal. A Slack failure leaves the window stored; status shows it."""
-    details = ProposalDetails.model_validate(window.plan)
+    """Deliver the stored proposal (its outbox row, written now if the window was stored
+    before the proposal went through the outbox). When Slack does not take it at once, the
+    dispatcher keeps trying, first looking in the channel for a post whose answer was lost;
+    the window stays stored either way, and the returned window says whether it is posted."""
+    row = parent_row(ctx.db, window.id)
+    if row is None or row.status == "refused":
+        row = await ctx.write(_queue_parent, ctx, window)
+    await _deliver_parent(ctx, window, row)
+    return get_window(ctx.db, window.id) or window
+
+
+def proposal_reply(ctx: BotContext, window: Window) -> str:
+    """What the proposer is told: where it was posted, that it is stored and being posted, or
+    that Slack refuses it for good (and what to check)."""
+    row = parent_row(ctx.db, window.id)
+    if window.message_ts is None and row is not None and row.status == "refused":
+        return messages.proposal_refused(window.label, row.channel, row.last_error or "refused")
+    return messages.proposal_outcome(window.label, window.channel, window.message_ts)
+
+
+async def queue_proposal(ctx: BotContext, window: Window) -> None:
+    """Owe the window's proposal to its channel (start-up repair of a window stored before the
+    proposal went through the outbox): the dispatcher posts it."""
+    if parent_row(ctx.db, window.id) is None:
+        await ctx.write(_queue_parent, ctx, window)
+    ensure_dispatcher(ctx)
+
+
+async def _deliver_parent(ctx: BotContext, window: Window, row: OutboxMessage) -> None:
+    if row.status != "pending":
+        return
+    if row.attempts:
+        ensure_dispatcher(ctx)  # an earlier attempt failed: the dispatcher looks first
+        return
     try:
-        response = await ctx.client.chat_postMessage(
-            channel=window.channel or ctx.system(window.system).channel,
-            text=blocks.proposal_text(window, details, ctx.tz),
-            blocks=blocks.proposal(window, details, ctx.tz),
-            unfurl_links=False,
-        )
-    except SlackApiError as error:
-        log.error(
-            "posting %s failed: %s; trying again in a minute",
-            window.label,
-            error.response.get("error"),
-        )
-        await retry_post(ctx, window)
-        return window
-    posted = await ctx.write(
-        set_message_ref, window.id, channel=response["channel"], ts=response["ts"], at=ctx.now()
-    )
-    ctx.window_changed(posted)
-    return posted
+        await deliver(ctx, row)
+    except Undelivered as error:
+        if is_permanent(error):
+            await give_up(ctx, row, error)
+            return
+        await failed(ctx, row, error)
+        log.warning("the proposal of %s is not in Slack yet (%s); retrying", window.label, error)
+        ensure_dispatcher(ctx)
 
 
 async def refresh_proposal(
     ctx: BotContext, window: Window, actor: str | None = None, *, announce: bool = True
 ) -> None:
     """Re-render the proposal from the stored window (buttons → who decided), and say the
-    decision once in the thread."""
-    if not (window.channel and window.message_ts):
+    decision once in the thread. The edit is recorded first (the proposal's outbox row) and
+    retried until Slack takes it, the newest content winning; a proposal not posted yet is
+    posted with it."""
+    if not window.channel:
         return
-    details = ProposalDetails.model_validate(window.plan)
     halted_at = halted_step_number(ctx, window)
-    try:
-        await ctx.client.chat_update(
-            channel=window.channel,
-            ts=window.message_ts,
-            text=blocks.proposal_text(window, details, ctx.tz),
-            blocks=blocks.proposal(window, details, ctx.tz, actor, halted_at),
-        )
-    except SlackApiError as error:
-        # The decision is stored; only its display is behind. /upgrade status shows the truth.
-        log.error("updating %s in Slack failed: %s", window.label, error.response.get("error"))
-    except Exception as error:  # a timeout or dropped link: the same, never the caller's end
-        log.error("updating %s in Slack failed: %s", window.label, type(error).__name__)
+    row = await ctx.write(_queue_parent, ctx, window, actor, halted_at)
+    await _deliver_parent(ctx, window, row)
     ctx.window_changed(window)  # the Home tabs showing it
     if announce:
         await post_keyed(
@@ -288,20 +327,6 @@ def halted_step_number(ctx: BotContext, window: Window) -> int | None:
     steps = list_steps(ctx.db, window.id)
     last = steps[-1] if steps else None
     return last.position if last is not None and last.status in ("failed", "unknown") else None
-
-
-REPOST_DELAY = timedelta(minutes=1)
-
-
-async def retry_post(ctx: BotContext, window: Window, *, at_once: bool = False) -> None:
-    """Slack did not take the proposal (or a crash came before it was asked): a stored action
-    posts it, again if need be, also after a restart."""
-    due = ctx.now() if at_once else ctx.now() + REPOST_DELAY
-    row = await ctx.write(
-        schedule_action, window_id=window.id, kind="post", due_at=due, at=ctx.now()
-    )
-    if ctx.scheduler is not None:
-        ctx.scheduler.arm(row)
 
 
 async def recheck(ctx: BotContext, window: Window, gate: str, *, strict: bool = True) -> None:

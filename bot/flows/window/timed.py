@@ -22,7 +22,7 @@ from bot.domain.windows import to_slack_date
 from bot.flows.details.flow import post_details
 from bot.flows.go.flow import prompt_go
 from bot.flows.precheck.flow import run_precheck, schedule_health_check, watch_drift
-from bot.flows.propose.flow import post_proposal, retry_post
+from bot.flows.propose.flow import post_proposal, queue_proposal
 from bot.flows.window.flow import _WHAT, expire
 from bot.scheduler import Handler
 from bot.threads import post_keyed, round_key
@@ -33,7 +33,7 @@ from storage import (
     list_actions,
     list_windows,
 )
-from storage.outbox import is_owed_or_sent
+from storage.outbox import is_owed_or_sent, parent_row
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +109,14 @@ async def handle_start(ctx: BotContext, action: ScheduledAction) -> str:
 
 
 async def handle_post(ctx: BotContext, action: ScheduledAction) -> str:
-    """Post a proposal Slack did not take the first time."""
+    """Post a proposal Slack did not take the first time (an action stored before the
+    proposal went through the outbox): its outbox row is written if missing and delivered;
+    what Slack refuses the dispatcher keeps trying."""
     window = get_window(ctx.db, action.window_id)
     if window is None or window.message_ts is not None or window.state.is_terminal:
         return "skipped: already posted or ended"
     window = await post_proposal(ctx, window)
-    return "posted" if window.message_ts else "failed again: retrying"
+    return "posted" if window.message_ts else "owed: the outbox keeps trying"
 
 
 async def handle_end(ctx: BotContext, action: ScheduledAction) -> str:
@@ -138,14 +140,20 @@ HANDLERS: dict[str, Handler] = {
 async def reconcile(ctx: BotContext) -> list[str]:
     """At start-up, from the database alone: what a crash between two writes could strand
     (issue 15, item 4). A proposal stored but never posted is posted (and keeps trying); an
-    approved window whose checklist was never attempted gets it. Returns what it repaired."""
+    approved window whose checklist was never attempted gets it. Returns what it repaired.
+    A proposal stored with its outbox row is the dispatcher's; one stored before the outbox
+    carried proposals (no row, no ts, no "post" action left) gets its row here."""
     repaired: list[str] = []
     for window in list_windows(ctx.db, states=[WindowState.PROPOSED]):
         pending = [a for a in list_actions(ctx.db, window_id=window.id) if a.kind == "post"]
         waiting = any(a.status.value in ("pending", "running") for a in pending)
-        if window.message_ts is None and not waiting:
+        if window.message_ts is None and not waiting and parent_row(ctx.db, window.id) is None:
             log.warning("%s was stored but never posted; posting it", window.label)
-            await retry_post(ctx, window, at_once=True)
+            try:
+                await queue_proposal(ctx, window)
+            except Exception:  # one window that cannot be shown must not stop the start
+                log.exception("%s: its proposal cannot be made", window.label)
+                continue
             repaired.append(f"{window.label}: proposal")
     for window in list_windows(ctx.db, states=[WindowState.APPROVED]):
         if not is_owed_or_sent(ctx.db, window.id, round_key(ctx, window, "details")):
