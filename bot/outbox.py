@@ -82,9 +82,12 @@ async def deliver(ctx: BotContext, queued: OutboxMessage) -> str | None:
     inline post and the dispatcher never both post the same key."""
     lock = ctx.outbox_locks.setdefault(queued.id, asyncio.Lock())
     async with lock:
-        message = get_message(ctx.db, queued.id)
-        if message is None or message.status != "pending":
-            return _known_ts(ctx, queued)
+        try:
+            message = get_message(ctx.db, queued.id)
+            if message is None or message.status != "pending":
+                return _known_ts(ctx, queued)
+        except Exception as error:  # the database unreadable for a moment: later
+            raise Undelivered(f"cannot read the outbox: {error}") from None
         return await _deliver(ctx, message)
 
 
@@ -110,7 +113,13 @@ async def _deliver(ctx: BotContext, message: OutboxMessage) -> str:
         raise Undelivered(type(error).__name__) from None
     except Exception as error:  # aiohttp's errors and anything slack_sdk lets through
         raise Undelivered(f"{type(error).__name__}: {error}") from None
-    if not await ctx.write(mark_delivered, message):
+    try:
+        marked = await ctx.write(mark_delivered, message)
+    except Exception as error:
+        # Slack took it and its ts is stored (or the next attempt finds it by its key, as the
+        # attempt was counted before posting): only the bookkeeping is owed, so try again.
+        raise Undelivered(f"delivered, but not recorded: {error}") from None
+    if not marked:
         log.info(
             "%s of #%s changed while it was sent; the newer is owed", message.key, message.window_id
         )
@@ -138,6 +147,7 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
             channel=known.channel, ts=known.ts, text=message.text, blocks=message.blocks or []
         )
         return known.ts
+    await ctx.write(mark_sending, message)  # a crash before Slack's answer: look next time
     response = await client.chat_postMessage(
         channel=message.channel,
         thread_ts=message.thread_ts,
@@ -271,7 +281,14 @@ async def dispatch(ctx: BotContext) -> None:
             try:
                 await deliver(ctx, row)
                 due.pop(row.id, None)
-            except Undelivered as error:
+            except Exception as unexpected:  # the dispatcher never dies (issue 15, item 2)
+                error = (
+                    unexpected
+                    if isinstance(unexpected, Undelivered)
+                    else Undelivered(f"{type(unexpected).__name__}: {unexpected}")
+                )
+                if not isinstance(unexpected, Undelivered):
+                    log.exception("delivering %s of #%s failed", row.key, row.window_id)
                 if is_permanent(error):
                     await give_up(ctx, row, error)
                     continue

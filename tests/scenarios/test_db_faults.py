@@ -12,6 +12,7 @@ from bot.domain.models import WindowState
 from bot.ids import Action
 from storage import Database, get_window, list_acks, list_actions, list_steps, verify_audit_chain
 from storage.db import last_write_failure
+from storage.outbox import pending_messages
 from tests.fakes.bot import APPROVER, Harness
 from tests.fakes.lock_holder import LockHolder
 from tests.scenarios.test_faults import the_night_ends_at_g5_once, until
@@ -153,3 +154,53 @@ async def test_a_failed_step_is_never_recorded_without_its_halt_message(bot: Har
     assert [s.status for s in list_steps(bot.ctx.db, 1)] == ["failed"]
     assert sim(bot).start_requests == 1, "carrying on never started the step again"
     assert verify_audit_chain(bot.ctx.db).ok
+
+
+async def test_a_post_slack_took_but_the_bot_could_not_record_is_never_posted_twice(
+    bot: Harness,
+) -> None:
+    """The G5 message reaches Slack, then storing its ts fails (the disk filled between the
+    post and the bookkeeping): the row stays owed, the next attempt finds the message by its
+    key in the thread instead of posting it again, and it is recorded once writes work."""
+    await ready_at_start(bot)
+    await refuse_inserts(bot, "window_messages", "NEW.key = 'verify'")
+    await give_go(bot)
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("Verification of #1") for m in thread(bot)), timeout=20
+    )
+
+    def verify_attempts() -> int:
+        rows = [r for r in pending_messages(bot.ctx.db, 1) if r.key == "verify"]
+        return rows[0].attempts if rows else 0
+
+    await until(lambda: verify_attempts() >= 3, "the bookkeeping failed and was tried again")
+    await allow_inserts(bot, "window_messages")
+    await the_night_ends_at_g5_once(bot)
+
+
+async def test_a_delivery_that_cannot_be_marked_done_stays_owed_until_it_is(bot: Harness) -> None:
+    """Slack took the G5 message and its ts is stored, but marking the outbox row delivered
+    fails: the row stays owed and the dispatcher settles it later (by editing the message it
+    knows), instead of the row being stranded with nobody to deliver it."""
+    await ready_at_start(bot)
+
+    def refuse_done(db: Database) -> None:
+        db.execute(
+            "CREATE TRIGGER refuse_done BEFORE UPDATE OF status ON outbox "
+            "WHEN NEW.status = 'delivered' AND NEW.key = 'verify' "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+
+    await bot.ctx.write(refuse_done)
+    await give_go(bot)
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("Verification of #1") for m in thread(bot)), timeout=20
+    )
+
+    def verify_attempts() -> int:
+        rows = [r for r in pending_messages(bot.ctx.db, 1) if r.key == "verify"]
+        return rows[0].attempts if rows else 0
+
+    await until(lambda: verify_attempts() >= 3, "marking it delivered failed, and was retried")
+    await bot.ctx.write(lambda db: db.execute("DROP TRIGGER refuse_done"))
+    await the_night_ends_at_g5_once(bot)
