@@ -33,6 +33,7 @@ from bot.outbox_slack import (
     metadata_for,
     outbox_client,
 )
+from bot.slack.channels import join
 from storage import find_message, get_window, remember_message
 from storage.outbox import (
     OutboxMessage,
@@ -138,7 +139,7 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
     known = find_message(ctx.db, message.window_id, message.key)
     if known is None and (message.search_thread or message.attempts > 0):
         # An earlier attempt may have reached Slack with its answer lost: look before posting.
-        found = await find_in_thread(client, message.channel, message.thread_ts, message.key)
+        found = await _look_in_thread(ctx, client, message, message.thread_ts)
         if found is not None:
             await remember(ctx, message, found)
             known = find_message(ctx.db, message.window_id, message.key)
@@ -170,7 +171,7 @@ async def _send_parent(ctx: BotContext, message: OutboxMessage) -> str:
     if known is None and window is not None and (message.search_thread or message.attempts > 0):
         # An earlier attempt may have reached Slack with its answer lost: look before posting.
         oldest = min(window.created_at, message.queued_at or window.created_at) - SEARCH_MARGIN
-        found = await _look_in_channel(client, message, oldest)
+        found = await _look_in_channel(ctx, client, message, oldest)
         if found is not None:
             await _record_parent(ctx, message, message.channel, found)
             known = found
@@ -203,25 +204,54 @@ async def _record_parent(ctx: BotContext, message: OutboxMessage, channel: str, 
 
 
 async def _look_in_channel(
-    client: AsyncWebClient, message: OutboxMessage, oldest: datetime
+    ctx: BotContext, client: AsyncWebClient, message: OutboxMessage, oldest: datetime
 ) -> str | None:
-    """``find_in_channel``, except that a channel Slack will never let the bot read (the bot
-    posts with ``chat:write.public`` and need not be a member) means posting without looking:
-    a proposal shown twice is better than one never shown. Anything else Slack answers is
-    raised, so the row is tried again later."""
-    try:
-        return await find_in_channel(client, message.channel, message.window_id, oldest)
-    except SlackApiError as error:
-        code = str(error.response.get("error") or "")
-        if code not in _PERMANENT:
-            raise
-        log.warning(
-            "cannot look in %s for the proposal of #%s (%s); posting it",
-            message.channel,
-            message.window_id,
-            code,
-        )
-        return None
+    """``find_in_channel``; when Slack will not let the bot read the channel (it posts with
+    ``chat:write.public`` and need not be a member), the bot joins it and looks again, and if it
+    still cannot read there it posts without looking: a proposal shown twice is better than one
+    never shown. Anything else Slack answers is raised, so the row is tried again later."""
+    for last in (False, True):
+        try:
+            return await find_in_channel(client, message.channel, message.window_id, oldest)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code not in _PERMANENT:
+                raise
+            if last or code != "not_in_channel" or await join(ctx, message.channel) is not None:
+                log.warning(
+                    "cannot look in %s for the proposal of #%s (%s); posting it",
+                    message.channel,
+                    message.window_id,
+                    code,
+                )
+                return None
+    return None
+
+
+async def _look_in_thread(
+    ctx: BotContext, client: AsyncWebClient, message: OutboxMessage, thread_ts: str
+) -> str | None:
+    """``find_in_thread``; when Slack will not let the bot read the channel (it is not a
+    member: it posts with ``chat:write.public``), the bot joins it and looks again, and if it
+    still cannot read there it posts without looking: a message shown twice is better than one
+    given up. Anything else Slack answers is raised, so the row is tried again later."""
+    for last in (False, True):
+        try:
+            return await find_in_thread(client, message.channel, thread_ts, message.key)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code not in _PERMANENT:
+                raise
+            if last or code != "not_in_channel" or await join(ctx, message.channel) is not None:
+                log.warning(
+                    "cannot look in %s for %s of #%s (%s); posting it",
+                    message.channel,
+                    message.key,
+                    message.window_id,
+                    code,
+                )
+                return None
+    return None
 
 
 async def remember(ctx: BotContext, message: OutboxMessage, ts: str) -> None:

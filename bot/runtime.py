@@ -28,6 +28,7 @@ from bot.releases import load_catalog, load_known_issues
 from bot.roles import RoleResolver
 from bot.scheduler import Scheduler
 from bot.settings import Config, Settings
+from bot.slack.channels import join_channels
 from bot.slack.intake import Refused, check_body, is_replayed
 from storage.db import serve_from
 from storage.health import open_usable
@@ -122,6 +123,7 @@ def http_app(bolt: AsyncApp, ctx: BotContext, calendar_token: str | None = None)
 
 async def start_scheduler(ctx: BotContext) -> None:
     """Arm the scheduler from the stored actions (missed ones run now, once)."""
+    await join_channels(ctx)  # to read its own messages back (the outbox's lookups)
     scheduler = Scheduler(ctx, HANDLERS, tick_seconds=ctx.scheduler_tick_seconds)
     ctx.scheduler = scheduler
     report = await scheduler.start()

@@ -209,7 +209,7 @@ def conversations_history(ctx: MethodContext, args: dict[str, Any]) -> dict[str,
     """Newest first, between ``oldest`` (default 0) and ``latest`` (default now), the bounds
     themselves only with ``inclusive``; ``limit`` (default 100, at most 999) a page, the rest
     behind ``response_metadata.next_cursor``. Metadata only with ``include_all_metadata``."""
-    channel = ctx.store.resolve_channel(args.get("channel"))
+    channel = _readable(ctx, args.get("channel"))
     oldest = _slack_time(args.get("oldest"), "invalid_ts_oldest", 0.0)
     latest = _slack_time(args.get("latest"), "invalid_ts_latest", float("inf"))
     inclusive = is_true(args.get("inclusive"))
@@ -242,13 +242,25 @@ def conversations_history(ctx: MethodContext, args: dict[str, Any]) -> dict[str,
 
 def conversations_replies(ctx: MethodContext, args: dict[str, Any]) -> dict[str, Any]:
     """Parent then replies, oldest first; metadata only with ``include_all_metadata``."""
-    channel = ctx.store.resolve_channel(args.get("channel"))
+    channel = _readable(ctx, args.get("channel"))
     thread = ctx.store.thread(channel, str(args.get("ts")))
     if not thread:
         raise SlackMethodError("thread_not_found")
     metadata = is_true(args.get("include_all_metadata"))
     messages = [_listed(m.to_slack(ctx.workspace), metadata) for m in thread]
     return {"ok": True, "messages": messages, "has_more": False}
+
+
+def _readable(ctx: MethodContext, name: object) -> str:
+    """The channel, if a bot token may read it: Slack lets a bot read only conversations it is
+    a member of (docs.slack.dev/reference/methods/conversations.history, "Bot token: any
+    conversation the relevant bot is a member of"). Posting with ``chat:write.public`` does not
+    make it one; ``conversations.join`` does. Private channels (``G…``) stand for channels the
+    bot was invited to, as it must be to post there at all."""
+    channel = ctx.store.resolve_channel(name)
+    if channel.startswith("C") and channel not in ctx.joined:
+        raise SlackMethodError("not_in_channel")
+    return channel
 
 
 HISTORY_LIMIT = 100

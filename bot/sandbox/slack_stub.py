@@ -236,6 +236,11 @@ class SlackStub:
         self._response_targets[key] = _ResponseTarget(channel, user, message_ts, thread_ts)
         return f"{self.root_url}/response/{key}"
 
+    def remove_bot(self, channel: str) -> None:
+        """Someone removes the bot from a channel (``/kick``): it may still post there with
+        ``chat:write.public`` but no longer read it until it joins again."""
+        self._ctx.joined.discard(channel)
+
     # ---- faults
 
     def fail(

@@ -83,6 +83,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "chat_postEphemeral": {"chat:write"},
     "chat_update": {"chat:write"},
     "conversations_history": {"channels:history", "groups:history"},
+    "conversations_join": {"channels:join"},
     "conversations_replies": {"channels:history", "groups:history"},
     "files_upload_v2": {"files:write"},
     "users_info": {"users:read"},

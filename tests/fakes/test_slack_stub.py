@@ -214,6 +214,17 @@ async def test_history_is_newest_first_and_replies_list_the_thread(
     await slack_client.chat_postMessage(channel=CHANNEL, text="second")
     await slack_client.chat_postMessage(channel=CHANNEL, text="in thread", thread_ts=first["ts"])
 
+    # A bot reads only conversations it is a member of; posting (chat:write.public) is not
+    # joining.
+    for read in (
+        slack_client.conversations_history(channel=CHANNEL),
+        slack_client.conversations_replies(channel=CHANNEL, ts=first["ts"]),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            await read
+        assert refused.value.response["error"] == "not_in_channel"
+    await slack_client.conversations_join(channel=CHANNEL)
+
     history = await slack_client.conversations_history(channel=CHANNEL)
     replies = await slack_client.conversations_replies(channel=CHANNEL, ts=first["ts"])
 
@@ -227,6 +238,7 @@ METADATA = {"event_type": "upgradebot_message", "event_payload": {"window": 1, "
 async def test_listings_show_message_metadata_only_when_asked_for_all_of_it(
     slack_client: AsyncWebClient,
 ) -> None:
+    await slack_client.conversations_join(channel=CHANNEL)
     parent = await slack_client.chat_postMessage(channel=CHANNEL, text="p", metadata=METADATA)
     await slack_client.chat_postMessage(
         channel=CHANNEL, text="r", thread_ts=parent["ts"], metadata=METADATA
@@ -247,6 +259,7 @@ async def test_listings_show_message_metadata_only_when_asked_for_all_of_it(
 async def test_history_honours_oldest_latest_inclusive_limit_and_its_cursor(
     slack_client: AsyncWebClient,
 ) -> None:
+    await slack_client.conversations_join(channel=CHANNEL)
     ts = [
         (await slack_client.chat_postMessage(channel=CHANNEL, text=str(n)))["ts"] for n in range(5)
     ]

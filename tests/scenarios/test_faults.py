@@ -305,3 +305,24 @@ async def test_a_bot_stopped_between_a_failed_step_and_its_halt_message_posts_it
     finally:
         await session.close()
         await stub.stop()
+
+
+async def test_a_bot_removed_from_its_channel_joins_it_again_to_look_before_reposting(
+    bot: Harness,
+) -> None:
+    """Slack lets a bot read only channels it is a member of; a bot someone removed still posts
+    (chat:write.public) but cannot search its thread: it joins again, finds the message whose
+    answer was lost, and posts nothing twice."""
+    await ready_at_start(bot)
+    bot.stub.remove_bot(CHANNEL)
+    bot.ctx.client.timeout = 1
+    bot.stub.late("chat.postMessage", 2.0, times=1)
+    await give_go(bot)
+    await the_night_ends_at_g5_once(bot)
+    refused = [
+        c
+        for c in bot.stub.calls_to("conversations.replies")
+        if c.response.get("error") == "not_in_channel"
+    ]
+    assert refused, "the first look was refused: the bot was not a member"
+    assert bot.stub.calls_to("conversations.join")[-1].args["channel"] == CHANNEL

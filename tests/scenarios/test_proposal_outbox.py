@@ -137,14 +137,17 @@ async def test_a_bot_killed_before_slack_answered_the_proposal_finds_it_after_th
 async def test_a_channel_the_bot_may_not_read_does_not_keep_the_proposal_from_being_posted(
     bot: Harness,
 ) -> None:
-    """The bot posts with chat:write.public and need not be in the channel: Slack refuses to
-    list it (not_in_channel). Not knowing, the outbox posts rather than never showing it."""
+    """Slack refuses to list the channel (not_in_channel) even after the bot joined it again:
+    not knowing, the outbox posts rather than never showing the proposal."""
     bot.stub.fail("chat.postMessage", status=500, times=1)
     bot.stub.fail("conversations.history", error="not_in_channel", times=10)
+    joins = len(bot.stub.calls_to("conversations.join"))
     await bot.command(PROPOSE)
     await settled(bot)
     assert proposal_posts(bot) == {1: 1}
-    assert [c.fault for c in bot.stub.calls_to("conversations.history")] == ["error:not_in_channel"]
+    faults = [c.fault for c in bot.stub.calls_to("conversations.history")]
+    assert faults == ["error:not_in_channel"] * 2, "looked, joined, looked again, then posted"
+    assert len(bot.stub.calls_to("conversations.join")) == joins + 1
     row = parent_row(bot.ctx.db, 1)
     assert row is not None and row.status == "delivered"
 
