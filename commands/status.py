@@ -9,6 +9,7 @@ from bot.domain.proposal import ProposalDetails, window_estimate
 from bot.flows.propose import blocks
 from commands.base import Invocation, Reply, parse_window_id
 from storage import get_window, list_acks, list_hotfixes
+from storage.outbox import parent_row
 
 NAME = "status"
 QUICK = True
@@ -30,4 +31,8 @@ async def run(ctx: BotContext, invocation: Invocation, window_id: int) -> Reply:
         system = ctx.config.systems.get(window.system)
         configured = system.startup_time if system else None
         estimate = window_estimate(details, len(list_hotfixes(ctx.db, window_id)), configured)
-    return Reply(blocks.status(window, list_acks(ctx.db, window_id), ctx.tz, estimate))
+    parent = parent_row(ctx.db, window_id)
+    refused = parent.last_error if parent is not None and parent.status == "refused" else None
+    return Reply(
+        blocks.status(window, list_acks(ctx.db, window_id), ctx.tz, estimate, refused=refused)
+    )

@@ -197,6 +197,9 @@ async def test_thread_messages_held_for_a_proposal_slack_refuses_for_good_are_no
     await bot.command(PROPOSE)
     told = await bot.wait_told(PROPOSER, "Stored #1", timeout=20)
     assert f"Slack refuses to post it in <#{CHANNEL}> (channel_not_found)" in told
+    status = await bot.command("status 1", user=PROPOSER)
+    assert "Slack refuses to post the proposal (channel_not_found)" in status
+    assert "keeps posting" not in status
     assert "Cancelled #1" in await bot.command("cancel 1 wrong channel", user=PROPOSER)
     await until(bot, lambda: not pending_messages(bot.ctx.db))
     rows = {m.key: m for m in window_outbox(bot.ctx.db, 1)}

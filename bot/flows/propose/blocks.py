@@ -221,6 +221,7 @@ def status(
     acks: Sequence[Acknowledgement],
     tz: ZoneInfo,
     estimate: DurationEstimate | None = None,
+    refused: str | None = None,
 ) -> str:
     statuses = gate_statuses(window.state)
     lines = [window_line(window, tz)]
@@ -239,7 +240,12 @@ def status(
     if waiting is not None:
         gate, role = waiting
         lines.append(f"Owed: {gate.value} {GATE_TITLES[gate]}, by one of the {role}.")
-    if window.message_ts is None and window.state is WindowState.PROPOSED:
+    if window.message_ts is None and refused is not None:
+        lines.append(
+            f"⚠️ Slack refuses to post the proposal ({escape(refused)}): check the system's "
+            "channel in the config and that the app may post there."
+        )
+    elif window.message_ts is None and window.state is WindowState.PROPOSED:
         lines.append(
             "⚠️ The proposal is not in Slack yet; the bot keeps posting it until Slack takes it."
         )
