@@ -1,6 +1,7 @@
 """A crash between two writes strands nothing (issue 15, item 4): at start-up the bot repairs,
 from the database alone, a proposal stored but never posted, an approval without its
-checklist, and a pre-check that ran but was not marked done (without running it again)."""
+checklist, and a pre-check that ran but was not marked done, or whose results were never
+posted (without running it again)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from bot.domain.models import GateId, WindowState
 from bot.ids import Action, View
 from storage import (
+    Database,
     create_window,
     get_window,
     list_actions,
@@ -123,3 +125,56 @@ async def test_a_submission_for_a_modal_the_bot_never_opened_does_nothing(bot: H
     assert status == 200
     await bot.wait_told(APPROVER, "not opened by upgradebot")
     assert state(bot, 1) is WindowState.PROPOSED
+
+
+async def test_a_precheck_recorded_but_not_posted_before_a_crash_is_posted_not_run_again(
+    bot: Harness, tmp_path: Path, clock: FakeClock
+) -> None:
+    """The process stops after the pre-check's run (and its upload) was recorded, before its
+    results were owed to the thread: the restart posts them from the database alone."""
+    await bot.command("propose night 10.5 2026-12-02T22:00 4h", channel=CHANNEL)
+    await until(bot, lambda: posted(bot, 1))
+    parent = dict(bot.proposals(CHANNEL)[0].to_slack())
+    await bot.click(Action.APPROVE, parent, APPROVER, channel=CHANNEL)
+    await until(bot, lambda: any(m["text"].startswith("Details checklist") for m in thread(bot)))
+    await settle_manual_items(bot, 1)
+    await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
+
+    def refuse_results(db: Database) -> None:  # the process "dies" at the results' row
+        db.execute(
+            "CREATE TRIGGER no_results BEFORE INSERT ON outbox WHEN NEW.key LIKE 'precheck:%' "
+            "BEGIN SELECT RAISE(ABORT, 'stopped here'); END"
+        )
+
+    await bot.ctx.write(refuse_results)
+    clock.now = START - timedelta(hours=24)
+    assert bot.ctx.scheduler is not None
+    await bot.ctx.scheduler.run_due()
+    (action,) = [a for a in list_actions(bot.ctx.db, window_id=1) if a.kind == "precheck"]
+    assert [r.kind for r in list_check_runs(bot.ctx.db, 1)].count("precheck") == 1
+    assert not any(m["text"].startswith("Pre-check of #1") for m in thread(bot))
+
+    def as_if_killed(db: Database) -> None:
+        db.execute("DROP TRIGGER no_results")
+        db.execute(
+            "UPDATE scheduled_actions SET status = 'running', finished_at = NULL, outcome = NULL"
+            " WHERE id = ?",
+            [action.id],
+        )
+
+    await bot.ctx.write(as_if_killed)
+    bot = await restarted(bot, tmp_path, clock)
+    await until(
+        bot,
+        lambda: (
+            next(a for a in list_actions(bot.ctx.db, window_id=1) if a.id == action.id).status.value
+            == "done"
+        ),
+    )
+    finished = next(a for a in list_actions(bot.ctx.db, window_id=1) if a.id == action.id)
+    assert "ran before the restart" in (finished.outcome or "")
+    # One run: the restart neither ran the checks nor uploaded to every agent again.
+    assert [r.kind for r in list_check_runs(bot.ctx.db, 1)].count("precheck") == 1
+    await until(bot, lambda: any(m["text"].startswith("Pre-check of #1") for m in thread(bot)))
+    assert sum(m["text"].startswith("Pre-check of #1") for m in thread(bot)) == 1
+    await bot.running.stop()

@@ -52,6 +52,21 @@ async def run_precheck(ctx: BotContext, window: Window, *, search_thread: bool =
     await recheck(ctx, window, "G3", strict=False)
     previous = accepted_run(ctx, window)
     run = await check_window(ctx, window, kind=RunKind.PRECHECK)
+    return await publish_precheck(ctx, window, run, previous, search_thread=search_thread)
+
+
+async def publish_precheck(
+    ctx: BotContext,
+    window: Window,
+    run: CheckRun,
+    previous: CheckRun | None,
+    *,
+    search_thread: bool = False,
+) -> CheckRun:
+    """What follows a recorded pre-check run: G3 reopened when it differs from the accepted
+    one (``previous``), its results posted with Accept / Re-run, older runs superseded. Also
+    what a restart does with a run recorded before the process stopped (from the database
+    alone: nothing is run or uploaded again)."""
     window = get_window(ctx.db, window.id) or window
     changes: list[str] = []
     if previous is not None and previous.digest != run.digest:

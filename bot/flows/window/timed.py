@@ -21,7 +21,13 @@ from bot.domain.schedule import ActionKind
 from bot.domain.windows import to_slack_date
 from bot.flows.details.flow import post_details
 from bot.flows.go.flow import prompt_go
-from bot.flows.precheck.flow import run_precheck, schedule_health_check, watch_drift
+from bot.flows.precheck.flow import (
+    accepted_run,
+    publish_precheck,
+    run_precheck,
+    schedule_health_check,
+    watch_drift,
+)
 from bot.flows.propose.flow import post_proposal, queue_proposal
 from bot.flows.window.flow import _WHAT, expire
 from bot.scheduler import Handler
@@ -50,12 +56,13 @@ async def handle_precheck(ctx: BotContext, action: ScheduledAction) -> str:
         # Stopped after the pre-check was posted but before its action was marked done: it
         # ran, so it does not run (and upload to every agent) again (issue 15, D10).
         done = latest_check_run(ctx.db, window.id, "precheck")
-        if (
-            done is not None
-            and done.at >= action.started_at
-            and is_owed_or_sent(ctx.db, window.id, f"precheck:{done.id}")
-        ):
-            return f"ran: run {done.id} (before the restart)"
+        if done is not None and done.at >= action.started_at:
+            if is_owed_or_sent(ctx.db, window.id, f"precheck:{done.id}"):
+                return f"ran: run {done.id} (before the restart)"
+            # It ran, and stopped before its results were owed to the thread: they are posted
+            # now from what was recorded, without running (and uploading) again.
+            await publish_precheck(ctx, window, done, accepted_run(ctx, window), search_thread=True)
+            return f"posted: run {done.id} (ran before the restart)"
     try:
         run = await run_precheck(ctx, window, search_thread=resumed)
     except NotAllowed as refused:  # the plan no longer holds: the thread says why
