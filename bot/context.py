@@ -107,14 +107,17 @@ class BotContext:
         still running after the grace period (an upgrade being watched) is cancelled: the
         next start re-attaches to it from the database."""
         current = asyncio.current_task()
-        pending = [t for t in self.inflight if t is not current and not t.done()]
-        if not pending:
-            return
-        _, left = await asyncio.wait(pending, timeout=self.shutdown_grace_seconds)
-        for task in left:
-            task.cancel()
-        if left:
-            await asyncio.wait(left, timeout=1.0)
+        # Work that finishes may start more (a delivery the outbox retries, the next timed
+        # action): a few rounds, so nothing is left pending when the loop closes.
+        for _ in range(3):
+            pending = [t for t in self.inflight if t is not current and not t.done()]
+            if not pending:
+                return
+            _, left = await asyncio.wait(pending, timeout=self.shutdown_grace_seconds)
+            for task in left:
+                task.cancel()
+            if left:
+                await asyncio.wait(left, timeout=1.0)
 
     async def write(
         self, work: Callable[Concatenate[Database, P], T], /, *args: P.args, **kwargs: P.kwargs

@@ -22,6 +22,7 @@ class ActionKind(StrEnum):
     END = "end"
     POST = "post"
     HEALTH = "health"  # between the accepted pre-check and the go: is it still true?
+    DETAILS = "details"  # the G2 checklist an approval owes: stored with it, retried until posted
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from pathlib import Path
 import aiohttp
 
 from bot.domain.models import WindowState
-from bot.ids import RunAction
+from bot.ids import Action, RunAction
 from bot.runtime import start_http
 from bot.sandbox.slack_stub import SlackStub
-from storage import list_audit, list_steps, verify_audit_chain
+from storage import list_actions, list_audit, list_steps, verify_audit_chain
 from storage.outbox import pending_messages
-from tests.fakes.bot import BOT_TOKEN, SECRET, FakeClock, Harness, fast, make_context
+from tests.fakes.bot import APPROVER, BOT_TOKEN, SECRET, FakeClock, Harness, fast, make_context
 from tests.scenarios.test_night import (
     CHANNEL,
     OPERATOR,
@@ -31,7 +31,9 @@ from tests.scenarios.test_night import (
     ready_at_start,
     reply,
     sim,
+    state,
     thread,
+    top,
     until_state,
 )
 from tests.scenarios.test_propose_approve import texts
@@ -326,3 +328,32 @@ async def test_a_bot_removed_from_its_channel_joins_it_again_to_look_before_repo
     ]
     assert refused, "the first look was refused: the bot was not a member"
     assert bot.stub.calls_to("conversations.join")[-1].args["channel"] == CHANNEL
+
+
+async def test_a_checklist_the_dms_cannot_give_at_approval_is_posted_by_itself_later(
+    bot: Harness,
+) -> None:
+    """Approved while no Agent answers: the approval stands, the thread says the checklist
+    cannot be made yet, and the checklist action stored with the approval is tried again
+    until it is posted, with nobody having to notice or click anything (issue 15)."""
+    await bot.command("propose night 10.5 2026-12-02T22:00 4h")
+    await bot.stub.wait_until(lambda: bool(bot.proposals(CHANNEL)))
+    agents = {"dma-night-01", "dma-night-02", "dma-night-03"}
+    sim(bot).faults.unreachable = set(agents)
+    await bot.click(Action.APPROVE, top(bot), APPROVER, channel=CHANNEL)
+    await bot.stub.wait_until(
+        lambda: any("checklist of #1 cannot be made yet" in m["text"] for m in thread(bot))
+    )
+    assert state(bot) is WindowState.APPROVED
+    assert not any(m["text"].startswith("Details checklist") for m in thread(bot))
+
+    sim(bot).faults.unreachable = set()
+    bot.clock.advance(timedelta(minutes=1))
+    assert bot.ctx.scheduler is not None
+    await bot.ctx.scheduler.run_due()
+    await bot.stub.wait_until(
+        lambda: any(m["text"].startswith("Details checklist") for m in thread(bot))
+    )
+    outcomes = [a.outcome for a in list_actions(bot.ctx.db, window_id=1) if a.kind == "details"]
+    assert outcomes[0] is not None and outcomes[0].startswith("retry")
+    assert outcomes[-1] == "posted"

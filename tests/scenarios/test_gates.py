@@ -111,7 +111,9 @@ async def test_approval_posts_the_details_checklist_and_schedules_the_window(bot
     assert "Agents" in shown and "Alarms" in shown and "Minimum requirements" in shown
     assert "Key functionalities identified" in shown
     kinds = sorted(a.kind for a in list_actions(bot.ctx.db, window_id=1))
-    assert kinds == ["end", "precheck", "reminder:7200", "reminder:900", "start"]
+    assert kinds == ["details", "end", "precheck", "reminder:7200", "reminder:900", "start"]
+    done = {a.kind: a.outcome for a in list_actions(bot.ctx.db, window_id=1)}
+    assert done["details"] == "posted", "the checklist is an action stored with the approval"
     due = {a.kind: a.due_at for a in list_actions(bot.ctx.db, window_id=1)}
     assert due["precheck"] == START - timedelta(hours=24)
 

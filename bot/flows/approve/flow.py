@@ -12,6 +12,7 @@ from bot import messages
 from bot.context import BotContext
 from bot.domain.errors import NotAllowed
 from bot.domain.models import GateId, Window, WindowEvent, WindowState
+from bot.domain.schedule import ActionKind, PlannedAction
 from bot.flows.details.flow import post_details
 from bot.flows.propose.flow import refresh_proposal
 from bot.flows.window.flow import after_close, planned_actions
@@ -48,7 +49,10 @@ async def decide(
 
     def schedule(db: Database, moved: Window) -> None:
         if moved.state is WindowState.APPROVED:
-            rows.extend(store_planned(db, moved.id, planned_actions(ctx, moved), ctx.now()))
+            now = ctx.now()
+            # The checklist first: an action due now, so the approval owes it durably.
+            owed = [PlannedAction(ActionKind.DETAILS, now), *planned_actions(ctx, moved)]
+            rows.extend(store_planned(db, moved.id, owed, now))
 
     # The timed actions are stored in the same transaction as the approval, before Slack hears
     # of it: neither a crash nor a Slack outage can leave an approved window without its
@@ -73,9 +77,11 @@ async def decide(
 
 
 async def after_approval(ctx: BotContext, window: Window, rows: list[ScheduledAction]) -> None:
-    """Post the details checklist; run the pre-check at once when it is already due."""
+    """Post the details checklist (its action, stored with the approval, is due now and is
+    tried again until the checklist is in the thread); the pre-check too when it is already
+    due (approved less than precheck_lead before the start)."""
     scheduler = ctx.scheduler
-    await post_details(ctx, window)
-    if scheduler is not None and any(r.due_at <= ctx.now() for r in rows):
-        # Approved less than precheck_lead before the start: the pre-check runs at once.
-        await scheduler.run_due()
+    if scheduler is None:  # no scheduler (a tool, a test without one): post it directly
+        await post_details(ctx, window)
+        return
+    await scheduler.run_due()

@@ -14,11 +14,12 @@ from datetime import timedelta
 from bot.blocks import mention
 from bot.context import BotContext
 from bot.domain.durations import format_duration
-from bot.domain.errors import NotAllowed
+from bot.domain.errors import NotAllowed, UpgradeBotError
 from bot.domain.gates import owed
 from bot.domain.models import Window, WindowState
 from bot.domain.schedule import ActionKind
 from bot.domain.windows import to_slack_date
+from bot.escape import escape
 from bot.flows.details.flow import post_details
 from bot.flows.go.flow import prompt_go
 from bot.flows.precheck.flow import (
@@ -38,6 +39,7 @@ from storage import (
     latest_check_run,
     list_actions,
     list_windows,
+    schedule_action,
 )
 from storage.outbox import is_owed_or_sent, parent_row
 
@@ -134,7 +136,42 @@ async def handle_end(ctx: BotContext, action: ScheduledAction) -> str:
     return await expire(ctx, window)
 
 
+DETAILS_RETRY = timedelta(minutes=1)
+
+
+async def handle_details(ctx: BotContext, action: ScheduledAction) -> str:
+    """Post the G2 checklist an approval owes. When the cluster cannot be read (or anything
+    else fails), the thread says so once and the action is stored again a minute later, until
+    the checklist is there; nobody has to notice it is missing (issue 15)."""
+    window = get_window(ctx.db, action.window_id)
+    if window is None or window.state is not WindowState.APPROVED:
+        return f"skipped: window is {window.state.value if window else 'gone'}"
+    try:
+        await post_details(ctx, window)
+    except NotAllowed as refused:  # the plan no longer holds: the thread already says why
+        return f"skipped: {refused.message}"
+    except Exception as error:
+        reason = error.message if isinstance(error, UpgradeBotError) else type(error).__name__
+        log.warning("%s: the checklist could not be made (%s); again soon", window.label, reason)
+        due = ctx.now() + DETAILS_RETRY
+        row = await ctx.write(
+            schedule_action, window_id=window.id, kind=ActionKind.DETAILS, due_at=due, at=ctx.now()
+        )
+        if ctx.scheduler is not None:
+            ctx.scheduler.arm(row)
+        await post_keyed(
+            ctx,
+            window,
+            round_key(ctx, window, "details_pending"),
+            f"⚠️ The details checklist of {window.label} cannot be made yet: {escape(reason)}. "
+            "The bot tries again every minute and posts it here.",
+        )
+        return f"retry: {reason}"
+    return "posted"
+
+
 HANDLERS: dict[str, Handler] = {
+    ActionKind.DETAILS: handle_details,
     ActionKind.PRECHECK: handle_precheck,
     ActionKind.REMINDER: handle_reminder,
     ActionKind.START: handle_start,
@@ -163,6 +200,13 @@ async def reconcile(ctx: BotContext) -> list[str]:
                 continue
             repaired.append(f"{window.label}: proposal")
     for window in list_windows(ctx.db, states=[WindowState.APPROVED]):
+        owing = [
+            a
+            for a in list_actions(ctx.db, window_id=window.id)
+            if a.kind == ActionKind.DETAILS and a.status.value in ("pending", "running")
+        ]
+        if owing:
+            continue  # its checklist action runs (it was stored with the approval)
         if not is_owed_or_sent(ctx.db, window.id, round_key(ctx, window, "details")):
             log.warning("%s was approved without its checklist; posting it", window.label)
             ctx.spawn(_post_details(ctx, window))
