@@ -19,11 +19,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.context import BotContext
 from bot.outbox_slack import EVENT_TYPE as EVENT_TYPE  # where thread code has always found it
@@ -139,7 +139,13 @@ async def _send(ctx: BotContext, message: OutboxMessage) -> str:
     known = find_message(ctx.db, message.window_id, message.key)
     if known is None and (message.search_thread or message.attempts > 0):
         # An earlier attempt may have reached Slack with its answer lost: look before posting.
-        found = await _look_in_thread(ctx, client, message, message.thread_ts)
+        thread_ts = message.thread_ts
+        found = await _look(
+            ctx,
+            message,
+            f"{message.key} of #{message.window_id}",
+            lambda: find_in_thread(client, message.channel, thread_ts, message.key),
+        )
         if found is not None:
             await remember(ctx, message, found)
             known = find_message(ctx.db, message.window_id, message.key)
@@ -171,7 +177,12 @@ async def _send_parent(ctx: BotContext, message: OutboxMessage) -> str:
     if known is None and window is not None and (message.search_thread or message.attempts > 0):
         # An earlier attempt may have reached Slack with its answer lost: look before posting.
         oldest = min(window.created_at, message.queued_at or window.created_at) - SEARCH_MARGIN
-        found = await _look_in_channel(ctx, client, message, oldest)
+        found = await _look(
+            ctx,
+            message,
+            f"the proposal of #{message.window_id}",
+            lambda: find_in_channel(client, message.channel, message.window_id, oldest),
+        )
         if found is not None:
             await _record_parent(ctx, message, message.channel, found)
             known = found
@@ -203,53 +214,23 @@ async def _record_parent(ctx: BotContext, message: OutboxMessage, channel: str, 
         ensure_dispatcher(ctx)  # thread messages held for the proposal are due now
 
 
-async def _look_in_channel(
-    ctx: BotContext, client: AsyncWebClient, message: OutboxMessage, oldest: datetime
+async def _look(
+    ctx: BotContext, message: OutboxMessage, what: str, find: Callable[[], Awaitable[str | None]]
 ) -> str | None:
-    """``find_in_channel``; when Slack will not let the bot read the channel (it posts with
-    ``chat:write.public`` and need not be a member), the bot joins it and looks again, and if it
-    still cannot read there it posts without looking: a proposal shown twice is better than one
-    never shown. Anything else Slack answers is raised, so the row is tried again later."""
+    """``find()``, the look-up by key before a post is sent again. When Slack will not let the
+    bot read the channel (it posts with ``chat:write.public`` and need not be a member), it
+    joins the channel and looks again; if it still cannot read there it posts without looking:
+    a message shown twice is better than one never shown. Anything else Slack answers is
+    raised, so the row is tried again later."""
     for last in (False, True):
         try:
-            return await find_in_channel(client, message.channel, message.window_id, oldest)
+            return await find()
         except SlackApiError as error:
             code = str(error.response.get("error") or "")
             if code not in _PERMANENT:
                 raise
             if last or code != "not_in_channel" or await join(ctx, message.channel) is not None:
-                log.warning(
-                    "cannot look in %s for the proposal of #%s (%s); posting it",
-                    message.channel,
-                    message.window_id,
-                    code,
-                )
-                return None
-    return None
-
-
-async def _look_in_thread(
-    ctx: BotContext, client: AsyncWebClient, message: OutboxMessage, thread_ts: str
-) -> str | None:
-    """``find_in_thread``; when Slack will not let the bot read the channel (it is not a
-    member: it posts with ``chat:write.public``), the bot joins it and looks again, and if it
-    still cannot read there it posts without looking: a message shown twice is better than one
-    given up. Anything else Slack answers is raised, so the row is tried again later."""
-    for last in (False, True):
-        try:
-            return await find_in_thread(client, message.channel, thread_ts, message.key)
-        except SlackApiError as error:
-            code = str(error.response.get("error") or "")
-            if code not in _PERMANENT:
-                raise
-            if last or code != "not_in_channel" or await join(ctx, message.channel) is not None:
-                log.warning(
-                    "cannot look in %s for %s of #%s (%s); posting it",
-                    message.channel,
-                    message.key,
-                    message.window_id,
-                    code,
-                )
+                log.warning("cannot look in %s for %s (%s); posting", message.channel, what, code)
                 return None
     return None
 

@@ -102,6 +102,12 @@ async def test_a_disk_that_fills_up_mid_step_stops_nothing_for_good(bot: Harness
     assert window is not None and window.state is WindowState.VERIFYING
 
 
+def verify_attempts(bot: Harness) -> int:
+    """How often the G5 message's row was tried while it is still owed (0 once delivered)."""
+    rows = [r for r in pending_messages(bot.ctx.db, 1) if r.key == "verify"]
+    return rows[0].attempts if rows else 0
+
+
 async def refuse_inserts(bot: Harness, table: str, when: str = "1") -> None:
     """Make the second write of a unit fail, the way a disk that fills between two statements
     would: a trigger that refuses new rows of ``table`` (``when`` narrows it)."""
@@ -168,12 +174,7 @@ async def test_a_post_slack_took_but_the_bot_could_not_record_is_never_posted_tw
     await bot.stub.wait_until(
         lambda: any(m["text"].startswith("Verification of #1") for m in thread(bot)), timeout=20
     )
-
-    def verify_attempts() -> int:
-        rows = [r for r in pending_messages(bot.ctx.db, 1) if r.key == "verify"]
-        return rows[0].attempts if rows else 0
-
-    await until(lambda: verify_attempts() >= 3, "the bookkeeping failed and was tried again")
+    await until(lambda: verify_attempts(bot) >= 3, "the bookkeeping failed and was tried again")
     await allow_inserts(bot, "window_messages")
     await the_night_ends_at_g5_once(bot)
 
@@ -196,11 +197,6 @@ async def test_a_delivery_that_cannot_be_marked_done_stays_owed_until_it_is(bot:
     await bot.stub.wait_until(
         lambda: any(m["text"].startswith("Verification of #1") for m in thread(bot)), timeout=20
     )
-
-    def verify_attempts() -> int:
-        rows = [r for r in pending_messages(bot.ctx.db, 1) if r.key == "verify"]
-        return rows[0].attempts if rows else 0
-
-    await until(lambda: verify_attempts() >= 3, "marking it delivered failed, and was retried")
+    await until(lambda: verify_attempts(bot) >= 3, "marking it delivered failed, and was retried")
     await bot.ctx.write(lambda db: db.execute("DROP TRIGGER refuse_done"))
     await the_night_ends_at_g5_once(bot)

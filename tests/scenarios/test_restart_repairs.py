@@ -13,6 +13,7 @@ from bot.domain.models import GateId, WindowState
 from bot.ids import Action, View
 from storage import (
     Database,
+    ScheduledAction,
     create_window,
     get_window,
     list_actions,
@@ -76,9 +77,8 @@ async def test_an_approval_stored_without_its_checklist_gets_it_at_start(
     await bot.running.stop()
 
 
-async def test_a_precheck_that_ran_before_a_crash_is_not_run_again(
-    bot: Harness, tmp_path: Path, clock: FakeClock
-) -> None:
+async def planned(bot: Harness) -> None:
+    """Proposed, approved and its checklist settled: G3 next."""
     await bot.command("propose night 10.5 2026-12-02T22:00 4h", channel=CHANNEL)
     await until(bot, lambda: posted(bot, 1))
     parent = dict(bot.proposals(CHANNEL)[0].to_slack())
@@ -86,6 +86,22 @@ async def test_a_precheck_that_ran_before_a_crash_is_not_run_again(
     await until(bot, lambda: any(m["text"].startswith("Details checklist") for m in thread(bot)))
     await settle_manual_items(bot, 1)
     await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
+
+
+async def until_done(bot: Harness, action_id: int) -> ScheduledAction:
+    """The timed action once the (restarted) bot marked it done."""
+
+    def action() -> ScheduledAction:
+        return next(a for a in list_actions(bot.ctx.db, window_id=1) if a.id == action_id)
+
+    await until(bot, lambda: action().status.value == "done")
+    return action()
+
+
+async def test_a_precheck_that_ran_before_a_crash_is_not_run_again(
+    bot: Harness, tmp_path: Path, clock: FakeClock
+) -> None:
+    await planned(bot)
     clock.now = START - timedelta(hours=24)
     assert bot.ctx.scheduler is not None
     await bot.ctx.scheduler.run_due()
@@ -97,14 +113,7 @@ async def test_a_precheck_that_ran_before_a_crash_is_not_run_again(
         [action.id],
     )
     bot = await restarted(bot, tmp_path, clock)
-    await until(
-        bot,
-        lambda: (
-            next(a for a in list_actions(bot.ctx.db, window_id=1) if a.id == action.id).status.value
-            == "done"
-        ),
-    )
-    finished = next(a for a in list_actions(bot.ctx.db, window_id=1) if a.id == action.id)
+    finished = await until_done(bot, action.id)
     assert "before the restart" in (finished.outcome or "")
     assert len([r for r in list_check_runs(bot.ctx.db, 1) if r.kind == "precheck"]) == 1
     assert sum(m["text"].startswith("Pre-check of #1") for m in thread(bot)) == 1
@@ -132,13 +141,7 @@ async def test_a_precheck_recorded_but_not_posted_before_a_crash_is_posted_not_r
 ) -> None:
     """The process stops after the pre-check's run (and its upload) was recorded, before its
     results were owed to the thread: the restart posts them from the database alone."""
-    await bot.command("propose night 10.5 2026-12-02T22:00 4h", channel=CHANNEL)
-    await until(bot, lambda: posted(bot, 1))
-    parent = dict(bot.proposals(CHANNEL)[0].to_slack())
-    await bot.click(Action.APPROVE, parent, APPROVER, channel=CHANNEL)
-    await until(bot, lambda: any(m["text"].startswith("Details checklist") for m in thread(bot)))
-    await settle_manual_items(bot, 1)
-    await until(bot, lambda: state(bot, 1) is WindowState.PLANNED)
+    await planned(bot)
 
     def refuse_results(db: Database) -> None:  # the process "dies" at the results' row
         db.execute(
@@ -164,14 +167,7 @@ async def test_a_precheck_recorded_but_not_posted_before_a_crash_is_posted_not_r
 
     await bot.ctx.write(as_if_killed)
     bot = await restarted(bot, tmp_path, clock)
-    await until(
-        bot,
-        lambda: (
-            next(a for a in list_actions(bot.ctx.db, window_id=1) if a.id == action.id).status.value
-            == "done"
-        ),
-    )
-    finished = next(a for a in list_actions(bot.ctx.db, window_id=1) if a.id == action.id)
+    finished = await until_done(bot, action.id)
     assert "ran before the restart" in (finished.outcome or "")
     # One run: the restart neither ran the checks nor uploaded to every agent again.
     assert [r.kind for r in list_check_runs(bot.ctx.db, 1)].count("precheck") == 1
