@@ -53,8 +53,7 @@ async def drop_window_actions(ctx: BotContext, window_id: int) -> None:
     """Cancel a window's pending actions and take them off the scheduler (it ended, or went
     back to G1 and will get new ones)."""
     await ctx.write(cancel_actions, window_id, at=ctx.now())
-    if ctx.scheduler is not None:
-        ctx.scheduler.disarm([a.id for a in list_actions(ctx.db, window_id=window_id)])
+    rearm_window(ctx, window_id, [])
 
 
 def store_planned(

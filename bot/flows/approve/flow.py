@@ -84,4 +84,8 @@ async def after_approval(ctx: BotContext, window: Window, rows: list[ScheduledAc
     if scheduler is None:  # no scheduler (a tool, a test without one): post it directly
         await post_details(ctx, window)
         return
-    await scheduler.run_due()
+    now = ctx.now()
+    for row in rows:  # this window's only: the others' due actions are the tick's to run
+        if row.due_at <= now:
+            scheduler.disarm([row.id])
+            await scheduler.run_action(row.id)
